@@ -1,0 +1,9 @@
+'use strict'
+// containerd-napi: the public face (API.md) over the generated native binding.
+
+const { Client } = require('./lib/client.js')
+const errors = require('./lib/errors.js')
+
+const { fromNative, abortError, CODES, ...errorClasses } = errors
+
+module.exports = { Client, ...errorClasses }

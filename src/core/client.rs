@@ -1,0 +1,249 @@
+//! The client handle: one shared channel, many light namespace views over it.
+
+use super::address::{Address, DEFAULT_ADDRESS};
+use super::cancel::{with_deadline, Cancel};
+use super::connection::{self, TlsOptions};
+use super::error::{Code, Error, Result};
+use super::identifiers;
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tonic::transport::Channel;
+
+/// containerd's Go client allows 16 MiB; tonic's 4 MiB default breaks large container lists.
+pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
+const NAMESPACE_HEADER: &str = "containerd-namespace";
+pub const DEFAULT_NAMESPACE: &str = "default";
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connection options after the caller resolved its defaults' sources (see [`ConnectOptions::resolve`]).
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    pub address: Option<String>,
+    pub namespace: Option<String>,
+    /// Milliseconds; `Some(0)` disables deadlines, `None` means [`DEFAULT_TIMEOUT`].
+    pub timeout_ms: Option<f64>,
+    pub tls: Option<TlsOptions>,
+}
+
+struct Connection {
+    /// `None` once closed; calls made after that fail instead of re-dialling.
+    channel: RwLock<Option<Channel>>,
+    address: String,
+    timeout: Option<Duration>,
+}
+
+#[derive(Clone)]
+pub struct Client {
+    conn: Arc<Connection>,
+    namespace: String,
+}
+
+impl ConnectOptions {
+    /// Fills unset fields from `$CONTAINERD_ADDRESS` / `$CONTAINERD_NAMESPACE` (looked up through
+    /// `env`, so the binding can read them on the JS thread) and the built-in defaults.
+    pub fn resolve(mut self, env: impl Fn(&str) -> Option<String>) -> ConnectOptions {
+        let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
+        if self.address.is_none() {
+            self.address = Some(
+                non_empty(env("CONTAINERD_ADDRESS")).unwrap_or_else(|| DEFAULT_ADDRESS.into()),
+            );
+        }
+        if self.namespace.is_none() {
+            self.namespace = Some(
+                non_empty(env("CONTAINERD_NAMESPACE")).unwrap_or_else(|| DEFAULT_NAMESPACE.into()),
+            );
+        }
+        self
+    }
+}
+
+fn timeout_from_ms(ms: Option<f64>) -> Result<Option<Duration>> {
+    match ms {
+        None => Ok(Some(DEFAULT_TIMEOUT)),
+        Some(ms) if !ms.is_finite() || ms < 0.0 => Err(Error::invalid_argument(format!(
+            "timeoutMs must be a finite number >= 0, got {ms}"
+        ))),
+        Some(0.0) => Ok(None),
+        Some(ms) => Ok(Some(Duration::from_micros((ms * 1000.0) as u64))),
+    }
+}
+
+impl Client {
+    /// Validates everything before dialling, then connects within the timeout.
+    pub async fn connect(options: ConnectOptions, cancel: &Cancel) -> Result<Client> {
+        let options = options.resolve(|_| None);
+        let display = options.address.unwrap_or_default();
+        let address = Address::parse(&display)?;
+        let namespace = options.namespace.unwrap_or_default();
+        identifiers::validate("namespace", &namespace)?;
+        let timeout = timeout_from_ms(options.timeout_ms)?;
+        let channel = cancel
+            .run(
+                "connect",
+                with_deadline(
+                    timeout,
+                    connection::open(&address, &display, options.tls.as_ref(), timeout),
+                    || {
+                        Error::new(
+                            Code::Unavailable,
+                            format!(
+                        "connect: cannot reach containerd at {display}: no connection within {} ms",
+                        timeout.map_or(0, |t| t.as_millis())
+                    ),
+                        )
+                    },
+                ),
+            )
+            .await?;
+        Ok(Client {
+            conn: Arc::new(Connection {
+                channel: RwLock::new(Some(channel)),
+                address: display,
+                timeout,
+            }),
+            namespace,
+        })
+    }
+
+    pub fn address(&self) -> &str {
+        &self.conn.address
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// Another view on the same connection.
+    pub fn with_namespace(&self, namespace: &str) -> Result<Client> {
+        identifiers::validate("namespace", namespace)?;
+        Ok(Client {
+            conn: self.conn.clone(),
+            namespace: namespace.to_string(),
+        })
+    }
+
+    /// Drops the shared channel: the connection closes once in-flight calls finish, and every
+    /// view's later calls fail with FAILED_PRECONDITION.
+    pub fn close(&self) {
+        if let Ok(mut channel) = self.conn.channel.write() {
+            channel.take();
+        }
+    }
+
+    pub(crate) fn channel(&self, what: &str) -> Result<Channel> {
+        self.conn
+            .channel
+            .read()
+            .ok()
+            .and_then(|c| c.clone())
+            .ok_or_else(|| {
+                Error::new(
+                    Code::FailedPrecondition,
+                    format!("{what}: the client is closed"),
+                )
+            })
+    }
+
+    /// A request in this view's namespace, carrying the deadline so the daemon gives up too.
+    pub(crate) fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        // The namespace passed identifiers::validate, so it is a valid header value.
+        if let Ok(value) = self.namespace.parse() {
+            request.metadata_mut().insert(NAMESPACE_HEADER, value);
+        }
+        if let Some(timeout) = self.conn.timeout {
+            request.set_timeout(timeout);
+        }
+        request
+    }
+
+    /// One short unary call: deadline (timeoutMs), cancellation, and error classification.
+    pub(crate) async fn unary<T, F, Fut>(&self, what: &str, cancel: &Cancel, call: F) -> Result<T>
+    where
+        F: FnOnce(Channel) -> Fut,
+        Fut: Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
+    {
+        let channel = self.channel(what)?;
+        let address = self.address();
+        let timeout = self.conn.timeout;
+        let call = async {
+            call(channel)
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(|status| Error::from_status(what, address, &status))
+        };
+        cancel
+            .run(
+                what,
+                with_deadline(timeout, call, || {
+                    Error::deadline(what, address, timeout.map_or(0, |t| t.as_millis()))
+                }),
+            )
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_come_from_the_environment_then_built_ins() {
+        let env = |k: &str| (k == "CONTAINERD_NAMESPACE").then(|| "ci".to_string());
+        let o = ConnectOptions::default().resolve(env);
+        assert_eq!(o.address.as_deref(), Some(DEFAULT_ADDRESS));
+        assert_eq!(o.namespace.as_deref(), Some("ci"));
+        let explicit = ConnectOptions {
+            namespace: Some("x".into()),
+            ..Default::default()
+        }
+        .resolve(env);
+        assert_eq!(explicit.namespace.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn timeouts_are_validated() {
+        assert_eq!(timeout_from_ms(None).unwrap(), Some(DEFAULT_TIMEOUT));
+        assert_eq!(timeout_from_ms(Some(0.0)).unwrap(), None);
+        assert_eq!(
+            timeout_from_ms(Some(1.5)).unwrap(),
+            Some(Duration::from_micros(1500))
+        );
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(
+                timeout_from_ms(Some(bad)).unwrap_err().code,
+                Code::InvalidArgument
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn bad_options_fail_before_dialling() {
+        let bad_ns = ConnectOptions {
+            address: Some("/nonexistent.sock".into()),
+            namespace: Some("a b".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            Client::connect(bad_ns, &Cancel::none())
+                .await
+                .err()
+                .unwrap()
+                .code,
+            Code::InvalidArgument
+        );
+        let bad_addr = ConnectOptions {
+            address: Some("http://x:1".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            Client::connect(bad_addr, &Cancel::none())
+                .await
+                .err()
+                .unwrap()
+                .code,
+            Code::InvalidArgument
+        );
+    }
+}

@@ -1,0 +1,233 @@
+//! The one place where failures are classified. Every gRPC status, transport failure and argument
+//! check becomes an [`Error`] with a [`Code`] from API.md; the binding layer turns it into the
+//! matching JS error class without looking at it again.
+
+use std::fmt;
+
+/// The error codes of API.md; the discriminants are the gRPC status code numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    Cancelled = 1,
+    Unknown = 2,
+    InvalidArgument = 3,
+    DeadlineExceeded = 4,
+    NotFound = 5,
+    AlreadyExists = 6,
+    PermissionDenied = 7,
+    ResourceExhausted = 8,
+    FailedPrecondition = 9,
+    Aborted = 10,
+    OutOfRange = 11,
+    Unimplemented = 12,
+    Internal = 13,
+    Unavailable = 14,
+    DataLoss = 15,
+    Unauthenticated = 16,
+}
+
+impl Code {
+    /// The name JS sees in `err.code`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Code::Cancelled => "CANCELLED",
+            Code::Unknown => "UNKNOWN",
+            Code::InvalidArgument => "INVALID_ARGUMENT",
+            Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+            Code::NotFound => "NOT_FOUND",
+            Code::AlreadyExists => "ALREADY_EXISTS",
+            Code::PermissionDenied => "PERMISSION_DENIED",
+            Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+            Code::FailedPrecondition => "FAILED_PRECONDITION",
+            Code::Aborted => "ABORTED",
+            Code::OutOfRange => "OUT_OF_RANGE",
+            Code::Unimplemented => "UNIMPLEMENTED",
+            Code::Internal => "INTERNAL",
+            Code::Unavailable => "UNAVAILABLE",
+            Code::DataLoss => "DATA_LOSS",
+            Code::Unauthenticated => "UNAUTHENTICATED",
+        }
+    }
+
+    pub fn grpc(self) -> i32 {
+        self as i32
+    }
+
+    fn from_tonic(code: tonic::Code) -> Code {
+        use tonic::Code as T;
+        match code {
+            T::Cancelled => Code::Cancelled,
+            T::InvalidArgument => Code::InvalidArgument,
+            T::DeadlineExceeded => Code::DeadlineExceeded,
+            T::NotFound => Code::NotFound,
+            T::AlreadyExists => Code::AlreadyExists,
+            T::PermissionDenied => Code::PermissionDenied,
+            T::ResourceExhausted => Code::ResourceExhausted,
+            T::FailedPrecondition => Code::FailedPrecondition,
+            T::Aborted => Code::Aborted,
+            T::OutOfRange => Code::OutOfRange,
+            T::Unimplemented => Code::Unimplemented,
+            T::Internal => Code::Internal,
+            T::Unavailable => Code::Unavailable,
+            T::DataLoss => Code::DataLoss,
+            T::Unauthenticated => Code::Unauthenticated,
+            // `Ok` never reaches here as an error; treat it like any unclassified failure.
+            T::Ok | T::Unknown => Code::Unknown,
+        }
+    }
+}
+
+/// A classified failure: `message` is for people, `details` is the daemon's (or registry's) own text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub code: Code,
+    pub message: String,
+    pub details: Option<String>,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn new(code: Code, message: impl Into<String>) -> Error {
+        Error {
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn invalid_argument(message: impl Into<String>) -> Error {
+        Error::new(Code::InvalidArgument, message)
+    }
+
+    pub fn cancelled(what: &str) -> Error {
+        Error::new(
+            Code::Cancelled,
+            format!("{what}: the operation was aborted"),
+        )
+    }
+
+    pub fn deadline(what: &str, address: &str, timeout_ms: u128) -> Error {
+        Error::new(
+            Code::DeadlineExceeded,
+            format!("{what}: containerd at {address} did not answer within {timeout_ms} ms"),
+        )
+    }
+
+    /// A failed RPC. `what` names the operation ("create namespace \"x\""); `address` is used when
+    /// the failure is the connection itself rather than the daemon's answer.
+    pub fn from_status(what: &str, address: &str, status: &tonic::Status) -> Error {
+        let code = Code::from_tonic(status.code());
+        let chain = source_chain(status);
+        // tonic reports transport failures as a status whose source is the transport error; the
+        // daemon's own answers have none. Only the former is about the connection.
+        if code == Code::Unavailable || (code == Code::Unknown && !chain.is_empty()) {
+            let mut text = status.message().to_string();
+            for cause in chain {
+                if !text.contains(&cause) {
+                    text = format!("{text}: {cause}");
+                }
+            }
+            return connection_error(what, address, &text);
+        }
+        Error {
+            code,
+            message: format!("{what}: {}", status.message()),
+            details: Some(status.message().to_string()),
+        }
+    }
+
+    /// A failure to establish the connection (eager connect).
+    pub fn from_transport(address: &str, err: &(dyn std::error::Error + 'static)) -> Error {
+        let mut text = err.to_string();
+        for cause in source_chain(err) {
+            if !text.contains(&cause) {
+                text = format!("{text}: {cause}");
+            }
+        }
+        connection_error("connect", address, &text)
+    }
+}
+
+/// An UNAVAILABLE error naming the address, and saying so when the cause is a TLS certificate.
+fn connection_error(what: &str, address: &str, cause: &str) -> Error {
+    let lower = cause.to_ascii_lowercase();
+    let kind = if lower.contains("certificate") || lower.contains("unknownissuer") {
+        "TLS certificate problem with"
+    } else if lower.contains("tls") || lower.contains("handshake") {
+        "TLS handshake with"
+    } else {
+        "cannot reach"
+    };
+    Error {
+        code: Code::Unavailable,
+        message: format!("{what}: {kind} containerd at {address}: {cause}"),
+        details: Some(cause.to_string()),
+    }
+}
+
+/// The messages of an error's sources, outermost first, without the error's own message.
+fn source_chain(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut next = err.source();
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !out.contains(&text) {
+            out.push(text);
+        }
+        next = e.source();
+    }
+    out
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.name(), self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daemon_answers_keep_their_code_and_text() {
+        let st = tonic::Status::already_exists("namespace foo: already exists");
+        let e = Error::from_status("create namespace \"foo\"", "/x.sock", &st);
+        assert_eq!(e.code, Code::AlreadyExists);
+        assert_eq!(e.code.grpc(), 6);
+        assert_eq!(e.details.as_deref(), Some("namespace foo: already exists"));
+        assert!(e
+            .message
+            .starts_with("create namespace \"foo\": namespace foo"));
+    }
+
+    #[test]
+    fn unavailable_names_the_address() {
+        let st = tonic::Status::unavailable("connection refused");
+        let e = Error::from_status("version", "tcp://127.0.0.1:1", &st);
+        assert_eq!(e.code, Code::Unavailable);
+        assert!(e.message.contains("tcp://127.0.0.1:1"), "{}", e.message);
+    }
+
+    #[test]
+    fn certificate_failures_say_so() {
+        let io = std::io::Error::other("invalid peer certificate: UnknownIssuer");
+        let e = Error::from_transport("tcp://127.0.0.1:9", &io);
+        assert_eq!(e.code, Code::Unavailable);
+        assert!(
+            e.message.contains("TLS certificate problem"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn every_code_has_its_grpc_number() {
+        for n in 1..=16 {
+            let code = Code::from_tonic(tonic::Code::from(n));
+            assert_eq!(code.grpc(), if n == 2 { 2 } else { n });
+        }
+    }
+}

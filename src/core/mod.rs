@@ -1,0 +1,15 @@
+//! The napi-free core: plain async Rust over containerd's gRPC API, testable with `cargo test`.
+
+pub mod address;
+pub mod cancel;
+pub mod client;
+pub mod connection;
+pub mod error;
+pub mod identifiers;
+pub mod introspection;
+pub mod namespaces;
+
+pub use cancel::Cancel;
+pub use client::{Client, ConnectOptions};
+pub use connection::TlsOptions;
+pub use error::{Code, Error, Result};
