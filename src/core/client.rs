@@ -145,15 +145,14 @@ impl Client {
             })
     }
 
-    /// A request in this view's namespace, carrying the deadline so the daemon gives up too.
+    /// A request in this view's namespace. No grpc-timeout header: tonic would enforce it as a
+    /// CANCELLED status racing our own deadline; dropping the call on our deadline resets the
+    /// stream, which cancels it on the daemon's side as well.
     pub(crate) fn request<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
         // The namespace passed identifiers::validate, so it is a valid header value.
         if let Ok(value) = self.namespace.parse() {
             request.metadata_mut().insert(NAMESPACE_HEADER, value);
-        }
-        if let Some(timeout) = self.conn.timeout {
-            request.set_timeout(timeout);
         }
         request
     }

@@ -118,9 +118,10 @@ impl Error {
     pub fn from_status(what: &str, address: &str, status: &tonic::Status) -> Error {
         let code = Code::from_tonic(status.code());
         let chain = source_chain(status);
-        // tonic reports transport failures as a status whose source is the transport error; the
-        // daemon's own answers have none. Only the former is about the connection.
-        if code == Code::Unavailable || (code == Code::Unknown && !chain.is_empty()) {
+        // tonic reports transport failures (refused, reset, TLS alerts: as UNAVAILABLE, UNKNOWN
+        // or CANCELLED) as a status whose source is the transport error; the daemon's own answers
+        // have none. Only the former is about the connection.
+        if code == Code::Unavailable || !chain.is_empty() {
             let mut text = status.message().to_string();
             for cause in chain {
                 if !text.contains(&cause) {

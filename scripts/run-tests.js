@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+'use strict'
+// Runs the node test suite against a fresh sandbox (scripts/sandbox.js), then tears it down,
+// also when the run fails or is interrupted. Extra arguments select test files.
+
+const { spawn } = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+const sandbox = require('./sandbox.js')
+
+async function main() {
+  const dir = path.join(__dirname, '..', '__test__')
+  const selected = process.argv.slice(2)
+  const files = selected.length > 0
+    ? selected
+    : fs.readdirSync(dir).filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join(dir, f))
+  const sb = await sandbox.start({ name: 'test' })
+  let child
+  const interrupt = (signal) => child?.kill(signal)
+  process.on('SIGINT', interrupt)
+  process.on('SIGTERM', interrupt)
+  let code = 1
+  try {
+    child = spawn(process.execPath, ['--test', '--test-timeout=120000', ...files], {
+      stdio: 'inherit',
+      env: { ...process.env, CONTAINERD_NAPI_SANDBOX: sb.infoPath },
+    })
+    code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))))
+  } finally {
+    await sandbox.stop(sb)
+  }
+  process.exit(code)
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})
