@@ -1,0 +1,102 @@
+'use strict'
+// The package as a user gets it: `npm pack`, installed into a fresh project, required, used
+// against the sandbox, and its TypeScript types checked with `tsc --strict`.
+
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+const { execFileSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { sandbox } = require('./helpers.js')
+
+const root = path.join(__dirname, '..')
+const tsc = path.join(root, 'node_modules/typescript/bin/tsc')
+
+const USE_TS = `
+import { Client, ContainerdError, NotFoundError, UnavailableError, type ConnectOptions, type PluginInfo } from 'containerd-napi'
+
+async function main(address: string): Promise<string> {
+  const options: ConnectOptions = { address, namespace: 'default', timeoutMs: 5000, signal: AbortSignal.timeout(10000) }
+  await using client = await Client.connect(options)
+  const v: { version: string; revision: string } = await client.version()
+  const plugins: PluginInfo[] = await client.plugins({ signal: new AbortController().signal })
+  const skipped: boolean = plugins.some((p) => p.status === 'skip')
+  const view: Client = client.withNamespace('other')
+  for (const ns of await view.listNamespaces()) {
+    const labels: Record<string, string> = ns.labels
+    void labels
+  }
+  await client.createNamespace('typed', { a: 'b' }).catch((e: unknown) => {
+    if (e instanceof ContainerdError) {
+      const code: ContainerdError['code'] = e.code
+      const n: number = e.grpcCode
+      void code; void n
+    }
+    if (e instanceof NotFoundError || e instanceof UnavailableError) throw e
+  })
+  return v.version + String(skipped)
+}
+void main
+`
+// Misuses that the types must reject.
+const MISUSE_TS = `
+import { Client } from 'containerd-napi'
+async function wrong(client: Client) {
+  await client.version(5)
+  await Client.connect({ adress: '/x' })
+  const n: number = (await client.version()).version
+  new Client()
+}
+void wrong
+`
+
+function tsconfig(files) {
+  return JSON.stringify({
+    compilerOptions: {
+      strict: true, noEmit: true, target: 'es2022', lib: ['es2022', 'esnext.disposable'],
+      module: 'nodenext', moduleResolution: 'nodenext', types: ['node'],
+      typeRoots: [path.join(root, 'node_modules/@types')], skipLibCheck: false,
+    },
+    files,
+  })
+}
+
+test('npm pack installs into a fresh project, loads, works and type-checks', { timeout: 240000 }, () => {
+  const sb = sandbox()
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'containerd-napi-pack-'))
+  try {
+    const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: root, encoding: 'utf8' })
+    const tarball = path.join(work, packed.trim().split('\n').pop())
+    const project = path.join(work, 'project')
+    fs.mkdirSync(project)
+    fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }))
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--silent', tarball], { cwd: project, stdio: 'pipe' })
+
+    const script = `const { Client, NotFoundError } = require('containerd-napi')
+      Client.connect({ address: process.argv[1] }).then(async (c) => {
+        console.log(JSON.stringify({ v: (await c.version()).version, cls: typeof NotFoundError })); await c.close() })`
+    const out = JSON.parse(execFileSync(process.execPath, ['-e', script, sb.address], { cwd: project, encoding: 'utf8' }))
+    assert.match(out.v, /^\d+\.\d+/)
+    assert.equal(out.cls, 'function')
+
+    fs.writeFileSync(path.join(project, 'use.ts'), USE_TS)
+    fs.writeFileSync(path.join(project, 'tsconfig.json'), tsconfig(['use.ts']))
+    execFileSync(process.execPath, [tsc, '-p', project], { cwd: project, encoding: 'utf8' })
+
+    fs.writeFileSync(path.join(project, 'misuse.ts'), MISUSE_TS)
+    fs.writeFileSync(path.join(project, 'tsconfig.json'), tsconfig(['misuse.ts']))
+    let output = ''
+    assert.throws(() => {
+      try {
+        execFileSync(process.execPath, [tsc, '-p', project], { cwd: project, encoding: 'utf8' })
+      } catch (err) {
+        output = err.stdout
+        throw err
+      }
+    })
+    for (const line of [':4:', ':5:', ':6:', ':7:']) assert.ok(output.includes(`misuse.ts(${line.slice(1, -1)},`), output)
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true })
+  }
+})
