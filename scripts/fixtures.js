@@ -1,29 +1,46 @@
 'use strict'
 // Fixture images built offline from the busybox-static binary: each is written as an OCI image
-// layout and pushed to the sandbox registry with skopeo. Builds are deterministic (fixed mtimes,
-// owners and order), so the same fixture has the same digests on every run.
+// layout and pushed to the sandbox registries with skopeo. Builds are deterministic (fixed mtimes,
+// owners and order), so the same fixture has the same digests on every run. After the push,
+// describeImage() reads back what the registry serves, so tests assert against real digests.
 // Later issues add images to FIXTURES.
 
-const { execFileSync } = require('node:child_process')
+const { execFile, execFileSync } = require('node:child_process')
 const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
+const { promisify } = require('node:util')
 const zlib = require('node:zlib')
 
+const execFileAsync = promisify(execFile)
 const BUSYBOX = '/bin/busybox'
+// Downloads that outlive a sandbox (the arm64 busybox binary).
+const CACHE = process.env.CONTAINERD_NAPI_CACHE || '/var/cache/containerd-napi'
+
+const MEDIA = {
+  index: 'application/vnd.oci.image.index.v1+json',
+  manifest: 'application/vnd.oci.image.manifest.v1+json',
+  config: 'application/vnd.oci.image.config.v1+json',
+  layer: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+}
+const ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']
 
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex')
 
 /** A minimal root filesystem: busybox, its applet links, and the files a container expects. */
-function busyboxRootfs(dir) {
+function busyboxRootfs(dir, binary = BUSYBOX) {
   fs.mkdirSync(dir, { recursive: true })
   for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'tmp', 'proc', 'sys', 'dev', 'root', 'var/www']) {
     fs.mkdirSync(path.join(dir, d), { recursive: true })
   }
   fs.chmodSync(path.join(dir, 'tmp'), 0o1777)
-  fs.copyFileSync(BUSYBOX, path.join(dir, 'bin/busybox'))
+  fs.copyFileSync(binary, path.join(dir, 'bin/busybox'))
   fs.chmodSync(path.join(dir, 'bin/busybox'), 0o755)
-  // --list-full names each applet with its usual directory (bin/sh, usr/bin/env, ...).
+  // --list-full names each applet with its usual directory (bin/sh, usr/bin/env, ...). Always asked
+  // of the host's busybox: a foreign binary cannot run here, and Debian builds every architecture
+  // with the same applet configuration.
   const applets = execFileSync(BUSYBOX, ['--list-full'], { encoding: 'utf8' }).split('\n').filter(Boolean)
   for (const applet of applets) {
     const target = path.join(dir, applet)
@@ -35,6 +52,15 @@ function busyboxRootfs(dir) {
   fs.writeFileSync(path.join(dir, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n')
 }
 
+/** A directory holding `files` ({ 'data/keep.txt': 'keep\n' }), for small layers. */
+function filesDir(dir, files) {
+  for (const [name, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true })
+    fs.writeFileSync(path.join(dir, name), content)
+  }
+  return dir
+}
+
 /** A gzip-compressed layer tar of `dir`, with its digest and diff ID. */
 function layerFromDir(dir) {
   const tar = execFileSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0',
@@ -44,67 +70,226 @@ function layerFromDir(dir) {
   return { blob: gz, digest: `sha256:${sha256(gz)}`, diffId: `sha256:${sha256(tar)}` }
 }
 
+/**
+ * The arm64 busybox-static binary, taken from Debian's arm64 package. Downloaded once into CACHE
+ * (adding arm64 as a foreign dpkg architecture so apt knows the package), then reused.
+ */
+function arm64Busybox() {
+  const root = path.join(CACHE, 'busybox-static-arm64')
+  const binary = path.join(root, 'bin/busybox')
+  if (fs.existsSync(binary)) return binary
+  if (process.getuid() !== 0) throw new Error(`${binary} is missing: run the sandbox once as root to download busybox-static:arm64`)
+  fs.mkdirSync(CACHE, { recursive: true })
+  const tmp = fs.mkdtempSync(path.join(CACHE, 'download-'))
+  const run = (program, args) => execFileSync(program, args, {
+    cwd: tmp, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300000,
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  })
+  try {
+    if (!run('dpkg', ['--print-foreign-architectures']).split('\n').includes('arm64')) run('dpkg', ['--add-architecture', 'arm64'])
+    // The download runs as root into a private directory apt's _apt user cannot write: say so,
+    // instead of letting apt warn about it.
+    const download = () => run('apt-get', ['download', '-qq', '-o', 'APT::Sandbox::User=root', 'busybox-static:arm64'])
+    try {
+      download()
+    } catch {
+      run('apt-get', ['update', '-qq']) // the package lists do not know arm64 yet
+      download()
+    }
+    const deb = fs.readdirSync(tmp).find((f) => f.endsWith('.deb'))
+    run('dpkg-deb', ['-x', deb, 'root'])
+    const elf = fs.readFileSync(path.join(tmp, 'root/bin/busybox')).subarray(0, 20)
+    if (elf.readUInt16LE(18) !== 183) throw new Error(`${deb} does not hold an aarch64 binary`) // EM_AARCH64
+    try {
+      fs.renameSync(path.join(tmp, 'root'), root) // atomic: a concurrent start sees all or nothing
+    } catch (err) {
+      if (!fs.existsSync(binary)) throw err // else another start won the race, with the same file
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true })
+  }
+  return binary
+}
+
 function writeBlob(layout, buf) {
   const hex = sha256(buf)
   fs.writeFileSync(path.join(layout, 'blobs/sha256', hex), buf)
   return { digest: `sha256:${hex}`, size: buf.length }
 }
 
-/** Writes a single-platform OCI image layout for `layers` and `config`; returns its directory. */
-function writeLayout(layout, tag, layers, imageConfig) {
+function newLayout(layout) {
   fs.rmSync(layout, { recursive: true, force: true })
   fs.mkdirSync(path.join(layout, 'blobs/sha256'), { recursive: true })
   fs.writeFileSync(path.join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }))
+  return layout
+}
+
+/** Writes the config and manifest of one image into `layout`; returns the manifest's descriptor. */
+function writeImage(layout, layers, imageConfig, platform = { os: 'linux', architecture: 'amd64' }) {
   const config = Buffer.from(JSON.stringify({
-    architecture: 'amd64',
-    os: 'linux',
+    ...platform,
     config: imageConfig,
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
     history: layers.map(() => ({ created_by: 'containerd-napi fixtures' })),
   }))
   const manifest = Buffer.from(JSON.stringify({
     schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...writeBlob(layout, config) },
-    layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...writeBlob(layout, l.blob) })),
+    mediaType: MEDIA.manifest,
+    config: { mediaType: MEDIA.config, ...writeBlob(layout, config) },
+    layers: layers.map((l) => ({ mediaType: MEDIA.layer, ...writeBlob(layout, l.blob) })),
   }))
-  const m = writeBlob(layout, manifest)
+  return { mediaType: MEDIA.manifest, ...writeBlob(layout, manifest) }
+}
+
+/** Names `descriptor` (a manifest or an index) `tag` in the layout's index.json; returns the layout. */
+function tagLayout(layout, tag, descriptor) {
   fs.writeFileSync(path.join(layout, 'index.json'), JSON.stringify({
     schemaVersion: 2,
-    manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...m, annotations: { 'org.opencontainers.image.ref.name': tag } }],
+    manifests: [{ ...descriptor, annotations: { 'org.opencontainers.image.ref.name': tag } }],
   }))
   return layout
+}
+
+/** Writes a single-platform (linux/amd64) OCI image layout for `layers` and `config`; returns its directory. */
+function writeLayout(layout, tag, layers, imageConfig) {
+  newLayout(layout)
+  return tagLayout(layout, tag, writeImage(layout, layers, imageConfig))
 }
 
 const FIXTURES = [
   {
     name: 'busybox',
     tag: 'latest',
-    build(work) {
-      const rootfs = path.join(work, 'rootfs')
-      busyboxRootfs(rootfs)
-      return writeLayout(path.join(work, 'layout'), this.tag, [layerFromDir(rootfs)], {
-        Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
-        Cmd: ['sh'],
-      })
+    build(work, base) {
+      return writeLayout(path.join(work, 'layout'), this.tag, [base.busybox()], { Env: ENV, Cmd: ['sh'] })
+    },
+  },
+  {
+    // Three layers: the rootfs, two files, then an OCI whiteout deleting one of them again.
+    name: 'multilayer',
+    tag: 'latest',
+    build(work, base) {
+      const add = layerFromDir(filesDir(path.join(work, 'add'), { 'data/keep.txt': 'keep\n', 'data/gone.txt': 'gone\n' }))
+      const del = layerFromDir(filesDir(path.join(work, 'delete'), { 'data/.wh.gone.txt': '', 'data/layer3.txt': 'layer3\n' }))
+      return writeLayout(path.join(work, 'layout'), this.tag, [base.busybox(), add, del], { Env: ENV, Cmd: ['sh'] })
+    },
+  },
+  {
+    // An OCI image index: linux/amd64 and linux/arm64/v8, each with a busybox of its architecture.
+    name: 'multiarch',
+    tag: 'latest',
+    copy: ['--all'],
+    build(work, base) {
+      const layout = newLayout(path.join(work, 'layout'))
+      const platforms = [
+        { platform: { os: 'linux', architecture: 'amd64' }, layer: base.busybox() },
+        { platform: { os: 'linux', architecture: 'arm64', variant: 'v8' }, layer: base.busybox('arm64') },
+      ]
+      const manifests = platforms.map(({ platform, layer }) =>
+        ({ ...writeImage(layout, [layer], { Env: ENV, Cmd: ['sh'] }, platform), platform }))
+      const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.index, manifests }))
+      return tagLayout(layout, this.tag, { mediaType: MEDIA.index, ...writeBlob(layout, index) })
+    },
+  },
+  {
+    // Pulled only through the corrupting proxy: its config and second layer exist nowhere else,
+    // so a daemon can never skip them as already present, and the damage is always seen.
+    name: 'corrupt',
+    tag: 'latest',
+    build(work, base) {
+      const unique = layerFromDir(filesDir(path.join(work, 'unique'), { 'data/unique.txt': 'only behind the corrupting proxy\n' }))
+      return writeLayout(path.join(work, 'layout'), this.tag, [base.busybox(), unique], { Env: [...ENV, 'FIXTURE=corrupt'], Cmd: ['sh'] })
+    },
+  },
+  {
+    // The busybox image again, pushed with Docker schema 2 media types (skopeo converts).
+    name: 'v2s2',
+    tag: 'latest',
+    copy: ['--format', 'v2s2'],
+    build(work, base) {
+      return writeLayout(path.join(work, 'layout'), this.tag, [base.busybox()], { Env: ENV, Cmd: ['sh'] })
     },
   },
 ]
 
-/** Builds every fixture under `workDir` and pushes it to `registry` (host:port, plain HTTP). */
-function pushFixtures(workDir, registry) {
-  const images = {}
+/**
+ * Builds every fixture's OCI layout under `workDir` (synchronously: the caller overlaps it with
+ * daemon start-up). Returns { name: { layout, tag, copy } } for pushImage().
+ */
+function buildFixtures(workDir) {
+  fs.rmSync(workDir, { recursive: true, force: true })
+  // The busybox layer of each architecture, built once and shared by the fixtures that use it.
+  const layers = {}
+  const base = {
+    busybox(arch = 'amd64') {
+      if (!layers[arch]) {
+        const rootfs = path.join(workDir, `rootfs-${arch}`)
+        busyboxRootfs(rootfs, arch === 'amd64' ? BUSYBOX : arm64Busybox())
+        layers[arch] = layerFromDir(rootfs)
+        fs.rmSync(rootfs, { recursive: true, force: true })
+      }
+      return layers[arch]
+    },
+  }
+  const built = {}
   for (const fixture of FIXTURES) {
     const work = path.join(workDir, fixture.name)
-    fs.rmSync(work, { recursive: true, force: true })
-    const layout = fixture.build(work)
-    const ref = `${registry}/${fixture.name}:${fixture.tag}`
-    execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:${fixture.tag}`, `docker://${ref}`],
-      { stdio: ['ignore', 'ignore', 'pipe'] })
-    images[fixture.name] = ref
-    fs.rmSync(path.join(work, 'rootfs'), { recursive: true, force: true })
+    const layout = fixture.build(work, base)
+    for (const entry of fs.readdirSync(work)) if (entry !== 'layout') fs.rmSync(path.join(work, entry), { recursive: true })
+    built[fixture.name] = { layout, tag: fixture.tag, copy: fixture.copy || [] }
   }
-  return images
+  return built
 }
 
-module.exports = { pushFixtures, FIXTURES }
+/** Pushes a built fixture to `ref` (host/name:tag) with skopeo; `args` add credentials or TLS options. */
+async function pushImage(fixture, ref, args = ['--dest-tls-verify=false']) {
+  await execFileAsync('skopeo', ['copy', '--quiet', ...fixture.copy, ...args, `oci:${fixture.layout}:${fixture.tag}`, `docker://${ref}`])
+}
+
+/**
+ * What a plain-HTTP registry serves for `ref` (host/name:tag), read back after the push, as facts
+ * for tests: { ref, digest, mediaType, platforms: [{ os, architecture, variant?, manifestDigest,
+ * configDigest, layers: [{ digest, size, diffId, mediaType }] }] }.
+ */
+async function describeImage(ref) {
+  const [, host, name, tag] = ref.match(/^([^/]+)\/(.+):([^:/]+)$/)
+  const get = async (kind, reference, accept) => {
+    const res = await fetch(`http://${host}/v2/${name}/${kind}/${reference}`, { headers: { accept } })
+    if (!res.ok) throw new Error(`GET ${kind}/${reference} of ${host}/${name}: HTTP ${res.status}`)
+    const body = Buffer.from(await res.arrayBuffer())
+    return { body, json: JSON.parse(body), digest: `sha256:${sha256(body)}`, mediaType: res.headers.get('content-type') }
+  }
+  const accept = [MEDIA.index, MEDIA.dockerList, MEDIA.manifest, MEDIA.dockerManifest].join(', ')
+  const top = await get('manifests', tag, accept)
+  const mediaType = top.json.mediaType || top.mediaType
+  const isIndex = mediaType === MEDIA.index || mediaType === MEDIA.dockerList
+  const entries = isIndex ? top.json.manifests : [{ digest: top.digest }]
+  const platforms = await Promise.all(entries.map(async (entry) => {
+    const manifest = isIndex ? await get('manifests', entry.digest, accept) : top
+    const config = await get('blobs', manifest.json.config.digest, '*/*')
+    const platform = entry.platform || { os: config.json.os, architecture: config.json.architecture, variant: config.json.variant }
+    if (platform.architecture !== config.json.architecture || platform.os !== config.json.os) {
+      throw new Error(`${ref}: the index says ${platform.os}/${platform.architecture} for a ${config.json.os}/${config.json.architecture} config`)
+    }
+    return {
+      os: platform.os,
+      architecture: platform.architecture,
+      ...(platform.variant ? { variant: platform.variant } : {}),
+      manifestDigest: manifest.digest,
+      configDigest: manifest.json.config.digest,
+      layers: manifest.json.layers.map((l, i) => ({ digest: l.digest, size: l.size, diffId: config.json.rootfs.diff_ids[i], mediaType: l.mediaType })),
+    }
+  }))
+  return { ref, digest: top.digest, mediaType, platforms }
+}
+
+/** Builds every fixture under `workDir`, pushes it to `registry` (host:port, plain HTTP) and describes it. */
+async function pushFixtures(workDir, registry, built = buildFixtures(workDir)) {
+  const images = {}
+  for (const fixture of FIXTURES) images[fixture.name] = `${registry}/${fixture.name}:${fixture.tag}`
+  await Promise.all(FIXTURES.map((f) => pushImage(built[f.name], images[f.name])))
+  const facts = await Promise.all(FIXTURES.map((f) => describeImage(images[f.name])))
+  return { images, fixtures: Object.fromEntries(FIXTURES.map((f, i) => [f.name, facts[i]])) }
+}
+
+module.exports = { pushFixtures, buildFixtures, pushImage, describeImage, FIXTURES, CACHE }

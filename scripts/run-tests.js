@@ -14,7 +14,13 @@ async function main() {
   const files = selected.length > 0
     ? selected
     : fs.readdirSync(dir).filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join(dir, f))
-  const sb = await sandbox.start({ name: 'test' })
+  let sb
+  try {
+    sb = await sandbox.start({ name: 'test' })
+  } catch (err) {
+    await sandbox.destroy(path.join(sandbox.BASE, 'test'))
+    throw err
+  }
   let child
   const interrupt = (signal) => child?.kill(signal)
   process.on('SIGINT', interrupt)

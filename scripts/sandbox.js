@@ -3,8 +3,11 @@
 // The project's own test stack: a private containerd (own root, state and socket; never the
 // system's /run/containerd), reachable over tcp:// and mTLS through forwarders (scripts/proxy.js),
 // a second containerd with its own mTLS tcp listener (which in 1.6 serves only CRI: used for
-// handshake tests), and a docker-registry on 127.0.0.1 holding the fixture images. Every external program is run with an
-// argument array, never through a shell.
+// handshake tests), and a docker-registry on 127.0.0.1 holding the fixture images. For the pull
+// tests there are more registries: one with basic auth, one with bearer tokens from
+// scripts/token-server.js, one over HTTPS, and scripts/corrupt-proxy.js in front of the plain one.
+// Every external program is run with an argument array, never through a shell, and every daemon
+// has a path under the sandbox directory in its arguments, which is how destroy() finds it.
 //
 //   node scripts/sandbox.js          start, print the addresses, run until Ctrl-C, tear down
 //   node scripts/sandbox.js stop     tear down what a crashed run left behind
@@ -14,14 +17,19 @@
 
 const { execFileSync, execFile, spawn } = require('node:child_process')
 const fs = require('node:fs')
+const http = require('node:http')
+const https = require('node:https')
 const net = require('node:net')
 const path = require('node:path')
 const { promisify } = require('node:util')
-const { makeTlsMaterial } = require('./certs.js')
-const { pushFixtures } = require('./fixtures.js')
+const { makeTlsMaterial, makeRegistryCert, makeTokenSigner } = require('./certs.js')
+const { buildFixtures, pushFixtures, pushImage } = require('./fixtures.js')
 
 const execFileAsync = promisify(execFile)
 const BASE = process.env.CONTAINERD_NAPI_SANDBOX_ROOT || '/tmp/containerd-napi'
+// The basic-auth and token-auth registries' only user (throwaway credentials on 127.0.0.1).
+const USER = { username: 'user', password: 'pass' }
+const TOKEN = { service: 'containerd-napi-registry', issuer: 'containerd-napi-token-server' }
 
 // program -> Debian package that provides it
 const TOOLS = {
@@ -63,6 +71,17 @@ function canConnect(target) {
     const sock = net.connect(target)
     sock.once('connect', () => { sock.destroy(); resolve(true) })
     sock.once('error', () => resolve(false))
+  })
+}
+
+/** The HTTP status of GET url (0 when nothing answers); `ca` for https. */
+function httpStatus(url, ca) {
+  return new Promise((resolve) => {
+    const req = (url.startsWith('https:') ? https : http).get(url, { ca, agent: false }, (res) => {
+      res.resume()
+      resolve(res.statusCode)
+    })
+    req.on('error', () => resolve(0))
   })
 }
 
@@ -134,23 +153,87 @@ async function startProxy(dir, name, port, socket, tls) {
   return { pid }
 }
 
-async function startRegistry(dir, port) {
+/** Runs one of the scripts next to this one as a daemon that listens on 127.0.0.1:port. */
+async function startScript(dir, script, args, port) {
+  fs.mkdirSync(dir, { recursive: true })
+  const log = path.join(dir, script.replace(/\.js$/, '.log'))
+  const pid = daemon(process.execPath, [path.join(__dirname, script), ...args], log)
+  await waitFor(script, pid, log, () => canConnect({ host: '127.0.0.1', port }))
+  return { pid }
+}
+
+/** A docker-registry on 127.0.0.1:port; `auth` is its auth section, `tls` { certificate, key, ca }. */
+async function startRegistry(dir, port, { auth, tls } = {}) {
   fs.mkdirSync(path.join(dir, 'data'), { recursive: true })
   const config = path.join(dir, 'registry.yml')
-  fs.writeFileSync(config, [
+  const q = JSON.stringify // JSON is YAML flow syntax
+  const lines = [
     'version: 0.1',
     'log: { level: warn }',
     'storage:',
-    `  filesystem: { rootdirectory: ${JSON.stringify(path.join(dir, 'data'))} }`,
+    `  filesystem: { rootdirectory: ${q(path.join(dir, 'data'))} }`,
     '  delete: { enabled: true }',
-    `http: { addr: "127.0.0.1:${port}" }`,
-  ].join('\n') + '\n')
+    `http: ${q({ addr: `127.0.0.1:${port}`, ...(tls ? { tls: { certificate: tls.certificate, key: tls.key } } : {}) })}`,
+  ]
+  if (auth) lines.push(`auth: ${q(auth)}`)
+  fs.writeFileSync(config, lines.join('\n') + '\n')
   const log = path.join(dir, 'registry.log')
   const pid = daemon('docker-registry', ['serve', config], log)
-  await waitFor('docker-registry', pid, log, async () => {
-    try { return (await fetch(`http://127.0.0.1:${port}/v2/`)).status === 200 } catch { return false }
-  })
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}/v2/`
+  const expected = auth ? 401 : 200
+  const ca = tls && fs.readFileSync(tls.ca)
+  await waitFor(`docker-registry (${dir})`, pid, log, async () => (await httpStatus(url, ca)) === expected)
   return { pid, log }
+}
+
+/**
+ * The registries of the pull tests, beside the plain one at `plainHost`: basic auth (htpasswd),
+ * bearer tokens (scripts/token-server.js), HTTPS with a leaf of the sandbox CA, and a proxy that
+ * corrupts the plain registry's blobs (scripts/corrupt-proxy.js). Everything up to the first await
+ * runs synchronously, so the daemons are spawned before the caller builds the fixtures. Returns
+ * their description for sandbox.json, their pids, and fill(built), which pushes their images.
+ */
+async function startPullRegistries(dir, plainHost, [basicPort, tokenPort, tokenServerPort, httpsPort, corruptPort]) {
+  const certs = path.join(dir, 'certs')
+  const host = (port) => `127.0.0.1:${port}`
+  const credentials = `${USER.username}:${USER.password}`
+
+  const htpasswd = path.join(dir, 'registry-basic', 'htpasswd')
+  fs.mkdirSync(path.dirname(htpasswd), { recursive: true })
+  // -B: docker-registry accepts only bcrypt entries.
+  fs.writeFileSync(htpasswd, execFileSync('htpasswd', ['-Bbn', USER.username, USER.password], { encoding: 'utf8' }).trim() + '\n')
+
+  const signer = makeTokenSigner(certs)
+  const realm = `http://${host(tokenServerPort)}/token`
+  const tokenConfig = path.join(dir, 'token-server', 'config.json')
+  fs.mkdirSync(path.dirname(tokenConfig), { recursive: true })
+  fs.writeFileSync(tokenConfig, JSON.stringify({ port: tokenServerPort, cert: signer.cert, key: signer.key, ...TOKEN, ...USER }),
+    { mode: 0o600 })
+
+  const serverCert = makeRegistryCert(certs)
+  const ca = path.join(certs, 'ca.pem')
+  const journal = path.join(dir, 'corrupt-proxy', 'corrupted.txt')
+
+  const started = await Promise.all([
+    startRegistry(path.join(dir, 'registry-basic'), basicPort, { auth: { htpasswd: { realm: 'containerd-napi', path: htpasswd } } }),
+    startRegistry(path.join(dir, 'registry-token'), tokenPort, { auth: { token: { realm, ...TOKEN, rootcertbundle: signer.cert } } }),
+    startRegistry(path.join(dir, 'registry-tls'), httpsPort, { tls: { certificate: serverCert.cert, key: serverCert.key, ca } }),
+    startScript(path.join(dir, 'token-server'), 'token-server.js', [tokenConfig], tokenServerPort),
+    startScript(path.join(dir, 'corrupt-proxy'), 'corrupt-proxy.js', [String(corruptPort), plainHost, journal], corruptPort),
+  ])
+  const registries = {
+    basic: { host: host(basicPort), ...USER, ref: `${host(basicPort)}/private/busybox:latest` },
+    token: { host: host(tokenPort), ...USER, ref: `${host(tokenPort)}/private/busybox:latest`, realm },
+    tls: { host: host(httpsPort), ca, ref: `${host(httpsPort)}/busybox:latest` },
+    // Serves whatever the plain registry holds; busybox:latest is the fixture pushed there.
+    corrupt: { host: host(corruptPort), ref: `${host(corruptPort)}/corrupt:latest` },
+  }
+  const fill = (built) => Promise.all([
+    pushImage(built.busybox, registries.basic.ref, ['--dest-tls-verify=false', '--dest-creds', credentials]),
+    pushImage(built.busybox, registries.token.ref, ['--dest-tls-verify=false', '--dest-creds', credentials]),
+    pushImage(built.busybox, registries.tls.ref, ['--dest-cert-dir', serverCert.trustDir]),
+  ])
+  return { registries, pids: started.map((s) => s.pid), fill }
 }
 
 function ctr(socket, args, options = {}) {
@@ -241,19 +324,26 @@ async function start({ name = 'sandbox', fixtures = true } = {}) {
   const dir = path.join(BASE, name)
   await destroy(dir)
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
-  const [tcpPort, tlsPort, daemonTlsPort, registryPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()])
+  const [tcpPort, tlsPort, daemonTlsPort, registryPort, ...pullPorts] = await Promise.all(Array.from({ length: 9 }, freePort))
   const tls = makeTlsMaterial(path.join(dir, 'certs'))
   const registryHost = `127.0.0.1:${registryPort}`
-  const [main, secure, registry] = await Promise.all([
+  // The daemons come up in the background while the fixture images are built (synchronously).
+  const starting = Promise.all([
     startContainerd(path.join(dir, 'main'), {}),
     startContainerd(path.join(dir, 'tls'), { tcpAddress: `127.0.0.1:${daemonTlsPort}`, tls }),
     startRegistry(path.join(dir, 'registry'), registryPort),
+    fixtures ? startPullRegistries(dir, registryHost, pullPorts) : null,
   ])
+  starting.catch(() => {}) // awaited below; a failing build must not leave it unhandled meanwhile
+  const built = fixtures ? buildFixtures(path.join(dir, 'fixtures')) : null
+  const [main, secure, registry, pull] = await starting
   const proxies = await Promise.all([
     startProxy(path.join(dir, 'proxy'), 'tcp', tcpPort, main.socket),
     startProxy(path.join(dir, 'proxy'), 'mtls', tlsPort, main.socket, tls),
   ])
-  const images = fixtures ? pushFixtures(path.join(dir, 'fixtures'), registryHost) : {}
+  const [{ images, fixtures: facts }] = built
+    ? await Promise.all([pushFixtures(path.join(dir, 'fixtures'), registryHost, built), pull.fill(built)])
+    : [{ images: {}, fixtures: {} }]
   const sandbox = {
     dir,
     address: main.socket,
@@ -262,7 +352,10 @@ async function start({ name = 'sandbox', fixtures = true } = {}) {
     tls: { address: `tcp://127.0.0.1:${tlsPort}`, daemonAddress: `tcp://127.0.0.1:${daemonTlsPort}`, ...tls },
     registry: registryHost,
     images,
-    pids: [main.pid, secure.pid, registry.pid, ...proxies.map((p) => p.pid)],
+    // What the registry serves for each image (digests, platforms, layers), for assertions.
+    fixtures: facts,
+    registries: pull ? pull.registries : {},
+    pids: [main.pid, secure.pid, registry.pid, ...proxies.map((p) => p.pid), ...(pull ? pull.pids : [])],
   }
   sandbox.infoPath = path.join(dir, 'sandbox.json')
   fs.writeFileSync(sandbox.infoPath, JSON.stringify(sandbox, null, 2))
@@ -287,6 +380,13 @@ if (require.main === module) {
       console.log(`containerd mTLS:    ${sb.tls.address} (forwarded; certs in ${path.dirname(sb.tls.ca)})`)
       console.log(`registry:           http://${sb.registry}`)
       for (const [fixture, ref] of Object.entries(sb.images)) console.log(`image ${fixture}:`.padEnd(20) + ref)
+      const { basic, token, tls, corrupt } = sb.registries
+      if (basic) {
+        console.log(`basic auth:         ${basic.ref} (http, user ${basic.username}, password ${basic.password})`)
+        console.log(`token auth:         ${token.ref} (http, same user; tokens from ${token.realm})`)
+        console.log(`https:              ${tls.ref} (CA ${tls.ca})`)
+        console.log(`corrupting proxy:   ${corrupt.ref} (http, the plain registry with every blob damaged)`)
+      }
       console.log(`\nexport CONTAINERD_ADDRESS=${sb.address}\nctr -a ${sb.address} version\n\nCtrl-C stops it and removes ${sb.dir}`)
       const shutdown = () => stop(sb).then(() => process.exit(0))
       process.once('SIGINT', shutdown)
