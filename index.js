@@ -2,8 +2,9 @@
 // containerd-napi: the public face (API.md) over the generated native binding.
 
 const { Client } = require('./lib/client.js')
+const { Image } = require('./lib/image.js')
 const errors = require('./lib/errors.js')
 
 const { fromNative, abortError, CODES, ...errorClasses } = errors
 
-module.exports = { Client, ...errorClasses }
+module.exports = { Client, Image, ...errorClasses }

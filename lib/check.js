@@ -31,6 +31,28 @@ function optionalNumber(value, name) {
   return value
 }
 
+function optionalBoolean(value, name) {
+  if (value === undefined) return undefined
+  if (typeof value !== 'boolean') throw new InvalidArgumentError(`${name} must be a boolean, got ${describe(value)}`)
+  return value
+}
+
+function optionalPositiveInteger(value, name) {
+  if (value === undefined) return undefined
+  if (!Number.isInteger(value) || value < 1 || value > 0xffffffff) {
+    throw new InvalidArgumentError(`${name} must be a positive integer, got ${typeof value === 'number' ? value : describe(value)}`)
+  }
+  return value
+}
+
+/** An array of strings (filters); undefined stays undefined. */
+function optionalStrings(value, name) {
+  if (value === undefined) return undefined
+  if (!Array.isArray(value)) throw new InvalidArgumentError(`${name} must be an array of strings, got ${describe(value)}`)
+  value.forEach((v, i) => string(v, `${name}[${i}]`))
+  return value
+}
+
 /** A Record<string, string> (labels); undefined stays undefined. */
 function stringRecord(value, name) {
   if (value === undefined) return undefined
@@ -49,4 +71,7 @@ function optionalPem(value, name) {
   throw new InvalidArgumentError(`${name} must be PEM contents as a string or Buffer, got ${describe(value)}`)
 }
 
-module.exports = { optionalObject, string, optionalString, optionalNumber, stringRecord, optionalPem }
+module.exports = {
+  optionalObject, string, optionalString, optionalNumber, optionalBoolean, optionalPositiveInteger, optionalStrings,
+  stringRecord, optionalPem,
+}

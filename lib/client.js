@@ -3,6 +3,8 @@
 
 const { binding, call, callSync } = require('./native.js')
 const check = require('./check.js')
+const { Image } = require('./image.js')
+const { InvalidArgumentError } = require('./errors.js')
 
 // Only Client.connect() and withNamespace() construct clients.
 const INTERNAL = Symbol('containerd-napi.internal')
@@ -82,6 +84,58 @@ class Client {
     const { signal } = check.optionalObject(options, 'options')
     await call('delete namespace', signal, (h) => this.#native.deleteNamespace(name, h))
   }
+
+  /** @param {string} ref @param {import('../index').PullOptions} [options] */
+  async pull(ref, options) {
+    check.string(ref, 'ref')
+    const o = check.optionalObject(options, 'options')
+    const tls = o.tls === undefined ? undefined : check.optionalObject(o.tls, 'options.tls')
+    const native = {
+      platform: check.optionalString(o.platform, 'options.platform'),
+      plainHttp: check.optionalBoolean(o.plainHttp, 'options.plainHttp'),
+      maxConcurrentDownloads: check.optionalPositiveInteger(o.maxConcurrentDownloads, 'options.maxConcurrentDownloads'),
+      labels: check.stringRecord(o.labels, 'options.labels'),
+      tls: tls && {
+        ca: check.optionalPem(tls.ca, 'options.tls.ca'),
+        insecureSkipVerify: check.optionalBoolean(tls.insecureSkipVerify, 'options.tls.insecureSkipVerify'),
+      },
+      auth: registryAuth(o.auth),
+    }
+    if (check.optionalBoolean(o.unpack, 'options.unpack') !== false) {
+      throw new InvalidArgumentError('unpack is not implemented yet: pass { unpack: false }')
+    }
+    const info = await call('pull', o.signal, (h) => this.#native.pull(ref, native, h))
+    return new Image(this.#native, info)
+  }
+
+  async getImage(name, options) {
+    check.string(name, 'name')
+    const { signal } = check.optionalObject(options, 'options')
+    return new Image(this.#native, await call('get image', signal, (h) => this.#native.getImage(name, h)))
+  }
+
+  async listImages(filters, options) {
+    check.optionalStrings(filters, 'filters')
+    const { signal } = check.optionalObject(options, 'options')
+    const list = await call('list images', signal, (h) => this.#native.listImages(filters, h))
+    return list.map((info) => new Image(this.#native, info))
+  }
+
+  async deleteImage(name, options) {
+    check.string(name, 'name')
+    const o = check.optionalObject(options, 'options')
+    const sync = check.optionalBoolean(o.sync, 'options.sync')
+    await call('delete image', o.signal, (h) => this.#native.deleteImage(name, sync, h))
+  }
+}
+
+/** `{ username, password }` or `{ token }`. */
+function registryAuth(auth) {
+  if (auth === undefined) return undefined
+  check.optionalObject(auth, 'options.auth')
+  if (auth.token !== undefined) return { token: check.string(auth.token, 'options.auth.token') }
+  if (auth.username === undefined) throw new InvalidArgumentError('options.auth needs { username, password } or { token }')
+  return { username: check.string(auth.username, 'options.auth.username'), password: check.string(auth.password, 'options.auth.password') }
 }
 
 module.exports = { Client }

@@ -13,6 +13,7 @@ use tonic::transport::Channel;
 /// containerd's Go client allows 16 MiB; tonic's 4 MiB default breaks large container lists.
 pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
 const NAMESPACE_HEADER: &str = "containerd-namespace";
+const LEASE_HEADER: &str = "containerd-lease";
 pub const DEFAULT_NAMESPACE: &str = "default";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -37,6 +38,8 @@ struct Connection {
 pub struct Client {
     conn: Arc<Connection>,
     namespace: String,
+    /// Set on the internal views that pulls use: every request then holds the lease's resources.
+    lease: Option<String>,
 }
 
 impl ConnectOptions {
@@ -103,6 +106,7 @@ impl Client {
                 timeout,
             }),
             namespace,
+            lease: None,
         })
     }
 
@@ -120,7 +124,16 @@ impl Client {
         Ok(Client {
             conn: self.conn.clone(),
             namespace: namespace.to_string(),
+            lease: None,
         })
+    }
+
+    /// A view whose requests carry `containerd-lease`, so what they create is held by the lease.
+    pub(crate) fn with_lease(&self, lease: &str) -> Client {
+        Client {
+            lease: Some(lease.to_string()),
+            ..self.clone()
+        }
     }
 
     /// Drops the shared channel: the connection closes once in-flight calls finish, and every
@@ -154,7 +167,15 @@ impl Client {
         if let Ok(value) = self.namespace.parse() {
             request.metadata_mut().insert(NAMESPACE_HEADER, value);
         }
+        if let Some(Ok(value)) = self.lease.as_deref().map(str::parse) {
+            request.metadata_mut().insert(LEASE_HEADER, value);
+        }
         request
+    }
+
+    /// Classifies a failed streaming call (no deadline applies to those).
+    pub(crate) fn status_error(&self, what: &str, status: &tonic::Status) -> Error {
+        Error::from_status(what, self.address(), status)
     }
 
     /// One short unary call: deadline (timeoutMs), cancellation, and error classification.

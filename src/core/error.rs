@@ -120,8 +120,8 @@ impl Error {
         let chain = source_chain(status);
         // tonic reports transport failures (refused, reset, TLS alerts: as UNAVAILABLE, UNKNOWN
         // or CANCELLED) as a status whose source is the transport error; the daemon's own answers
-        // have none. Only the former is about the connection.
-        if code == Code::Unavailable || !chain.is_empty() {
+        // (including its UNAVAILABLE "ref locked") have none. Only the former is about the connection.
+        if !chain.is_empty() {
             let mut text = status.message().to_string();
             for cause in chain {
                 if !text.contains(&cause) {
@@ -149,8 +149,56 @@ impl Error {
     }
 }
 
+impl Error {
+    /// A registry's HTTP error answer. `body` is the registry's JSON error document if any; its
+    /// first message becomes `details` (registries never echo credentials there).
+    pub fn from_registry_status(what: &str, host: &str, status: u16, body: &str) -> Error {
+        let (registry_code, registry_message) = registry_error_text(body);
+        let code = match (status, registry_code.as_deref()) {
+            (_, Some("NAME_UNKNOWN" | "MANIFEST_UNKNOWN" | "BLOB_UNKNOWN")) | (404, _) => {
+                Code::NotFound
+            }
+            (_, Some("UNAUTHORIZED")) | (401, _) => Code::Unauthenticated,
+            (_, Some("DENIED")) | (403, _) => Code::PermissionDenied,
+            (_, Some("TOOMANYREQUESTS")) | (429, _) => Code::ResourceExhausted,
+            (400, _) => Code::InvalidArgument,
+            (408 | 500..=599, _) => Code::Unavailable,
+            _ => Code::Unknown,
+        };
+        let details = registry_message.unwrap_or_else(|| format!("HTTP {status}"));
+        Error {
+            code,
+            message: format!("{what}: registry {host} answered {status}: {details}"),
+            details: Some(details),
+        }
+    }
+
+    /// A failure to talk HTTP to a registry (refused, TLS, reset mid-body).
+    pub fn from_http(what: &str, host: &str, err: &(dyn std::error::Error + 'static)) -> Error {
+        let mut text = err.to_string();
+        for cause in source_chain(err) {
+            if !text.contains(&cause) {
+                text = format!("{text}: {cause}");
+            }
+        }
+        unavailable(what, &format!("registry {host}"), &text)
+    }
+}
+
+/// The first `{code, message}` of a registry error document.
+fn registry_error_text(body: &str) -> (Option<String>, Option<String>) {
+    let doc: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let first = &doc["errors"][0];
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    (text(&first["code"]), text(&first["message"]))
+}
+
 /// An UNAVAILABLE error naming the address, and saying so when the cause is a TLS certificate.
 fn connection_error(what: &str, address: &str, cause: &str) -> Error {
+    unavailable(what, &format!("containerd at {address}"), cause)
+}
+
+fn unavailable(what: &str, target: &str, cause: &str) -> Error {
     let lower = cause.to_ascii_lowercase();
     let kind = if lower.contains("certificate") || lower.contains("unknownissuer") {
         "TLS certificate problem with"
@@ -161,7 +209,7 @@ fn connection_error(what: &str, address: &str, cause: &str) -> Error {
     };
     Error {
         code: Code::Unavailable,
-        message: format!("{what}: {kind} containerd at {address}: {cause}"),
+        message: format!("{what}: {kind} {target}: {cause}"),
         details: Some(cause.to_string()),
     }
 }
@@ -205,11 +253,23 @@ mod tests {
     }
 
     #[test]
-    fn unavailable_names_the_address() {
-        let st = tonic::Status::unavailable("connection refused");
+    fn transport_failures_are_unavailable_and_name_the_address() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let st = tonic::Status::from_error(Box::new(io));
         let e = Error::from_status("version", "tcp://127.0.0.1:1", &st);
         assert_eq!(e.code, Code::Unavailable);
         assert!(e.message.contains("tcp://127.0.0.1:1"), "{}", e.message);
+    }
+
+    #[test]
+    fn the_daemons_own_unavailable_keeps_its_text() {
+        let st = tonic::Status::unavailable("ref layer-sha256:ab locked for 1s");
+        let e = Error::from_status("write", "/x.sock", &st);
+        assert_eq!(e.code, Code::Unavailable);
+        assert_eq!(
+            e.details.as_deref(),
+            Some("ref layer-sha256:ab locked for 1s")
+        );
     }
 
     #[test]
@@ -221,6 +281,33 @@ mod tests {
             e.message.contains("TLS certificate problem"),
             "{}",
             e.message
+        );
+    }
+
+    #[test]
+    fn registry_answers_map_to_codes() {
+        let unknown =
+            r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":"x"}]}"#;
+        let e = Error::from_registry_status("resolve", "r:5000", 404, unknown);
+        assert_eq!(
+            (e.code, e.details.as_deref()),
+            (Code::NotFound, Some("manifest unknown"))
+        );
+        assert_eq!(
+            Error::from_registry_status("x", "r", 401, "").code,
+            Code::Unauthenticated
+        );
+        assert_eq!(
+            Error::from_registry_status("x", "r", 403, "").code,
+            Code::PermissionDenied
+        );
+        assert_eq!(
+            Error::from_registry_status("x", "r", 503, "<html>").code,
+            Code::Unavailable
+        );
+        assert_eq!(
+            Error::from_registry_status("x", "r", 429, "").code,
+            Code::ResourceExhausted
         );
     }
 

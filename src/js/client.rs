@@ -49,11 +49,11 @@ pub struct NamespaceInfo {
 
 #[napi]
 pub struct NativeClient {
-    inner: core::Client,
+    pub(super) inner: core::Client,
 }
 
 /// Runs a core future on napi's tokio runtime and maps its error once.
-fn spawn<T, F>(env: &Env, fut: F) -> Result<PromiseRaw<'_, T>>
+pub(super) fn spawn<T, F>(env: &Env, fut: F) -> Result<PromiseRaw<'_, T>>
 where
     T: napi::bindgen_prelude::ToNapiValue + Send + 'static,
     F: Future<Output = core::Result<T>> + Send + 'static,

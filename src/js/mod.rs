@@ -6,3 +6,4 @@
 mod cancel;
 mod client;
 mod error;
+mod images;

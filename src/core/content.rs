@@ -1,0 +1,333 @@
+//! The content store: existence checks, label updates, and streamed writes that verify the digest
+//! before committing (the daemon would only say FAILED_PRECONDITION; we say DATA_LOSS).
+
+use super::cancel::Cancel;
+use super::client::{Client, MAX_MESSAGE_BYTES};
+use super::digest::Verifier;
+use super::error::{Code, Error, Result};
+use bytes::{Bytes, BytesMut};
+use containerd_client::services::v1::{
+    content_client::ContentClient, AbortRequest, Info, InfoRequest, UpdateRequest, WriteAction,
+    WriteContentRequest,
+};
+use futures_util::{Stream, StreamExt};
+use std::collections::HashMap;
+use std::time::Duration;
+use tonic::transport::Channel;
+
+/// Bytes per Write message: large enough to keep per-message overhead low, far below the 16 MiB limit.
+const CHUNK_BYTES: usize = 1 << 20;
+/// How often to look again while another writer holds the same ingest ref.
+const LOCKED_RETRY: Duration = Duration::from_millis(100);
+
+/// A blob's bytes as they arrive.
+pub type BlobStream = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>;
+
+/// The ingest refs this process has open, so that an aborted pull can remove them (the writing
+/// futures are dropped on abort and cannot clean up after themselves).
+#[derive(Default)]
+pub struct Ingests(std::sync::Mutex<std::collections::HashSet<String>>);
+
+impl Ingests {
+    fn add(&self, reference: &str) {
+        if let Ok(mut set) = self.0.lock() {
+            set.insert(reference.to_string());
+        }
+    }
+
+    fn remove(&self, reference: &str) {
+        if let Ok(mut set) = self.0.lock() {
+            set.remove(reference);
+        }
+    }
+
+    /// The refs still open (whose writers were dropped mid-way).
+    pub fn take(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|mut set| set.drain().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// How one write attempt ended, short of an error.
+enum Attempt {
+    Committed,
+    /// A crashed writer's partial ingest was in the way and has been removed: go again.
+    Retry,
+}
+
+/// What a blob is expected to be.
+#[derive(Debug, Clone)]
+pub struct Expected<'a> {
+    pub digest: &'a str,
+    pub size: u64,
+}
+
+fn content(ch: Channel) -> ContentClient<Channel> {
+    ContentClient::new(ch).max_decoding_message_size(MAX_MESSAGE_BYTES)
+}
+
+fn is_locked(e: &Error) -> bool {
+    e.code == Code::Unavailable && e.details.as_deref().is_some_and(|d| d.contains("locked"))
+}
+
+impl Client {
+    /// The blob's info, or `None` when the store does not have it.
+    pub(crate) async fn content_info(&self, digest: &str) -> Result<Option<Info>> {
+        let what = format!("content info {digest}");
+        let reply = self
+            .unary(&what, &Cancel::none(), |ch| async move {
+                content(ch)
+                    .info(self.request(InfoRequest {
+                        digest: digest.to_string(),
+                    }))
+                    .await
+            })
+            .await;
+        match reply {
+            Ok(r) => Ok(r.info),
+            Err(e) if e.code == Code::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sets (merges) labels on a blob.
+    pub(crate) async fn content_set_labels(
+        &self,
+        digest: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<()> {
+        if labels.is_empty() {
+            return Ok(());
+        }
+        let what = format!("label content {digest}");
+        let paths = labels.keys().map(|k| format!("labels.{k}")).collect();
+        let info = Info {
+            digest: digest.to_string(),
+            labels,
+            ..Default::default()
+        };
+        self.unary(&what, &Cancel::none(), |ch| async move {
+            content(ch)
+                .update(self.request(UpdateRequest {
+                    info: Some(info),
+                    update_mask: Some(prost_types::FieldMask { paths }),
+                }))
+                .await
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Drops an unfinished ingest; a ref that is already gone is fine.
+    pub(crate) async fn content_abort(&self, reference: &str) -> Result<()> {
+        let what = format!("abort ingest {reference}");
+        match self
+            .unary(&what, &Cancel::none(), |ch| async move {
+                content(ch)
+                    .abort(self.request(AbortRequest {
+                        r#ref: reference.to_string(),
+                    }))
+                    .await
+            })
+            .await
+        {
+            Err(e) if e.code != Code::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes a blob from `body` under ingest ref `reference`, verifying size and digest before the
+    /// commit, which sets `labels`. Succeeds without writing when the blob exists already or
+    /// another writer commits it meanwhile. `on_bytes` sees every chunk's length as it arrives.
+    /// On failure the partial ingest is aborted.
+    pub(crate) async fn write_blob<S>(
+        &self,
+        reference: &str,
+        expected: Expected<'_>,
+        labels: &HashMap<String, String>,
+        ingests: &Ingests,
+        mut open_body: impl FnMut() -> S,
+        on_bytes: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<()>
+    where
+        S: std::future::Future<Output = Result<BlobStream>>,
+    {
+        loop {
+            let attempt = self
+                .try_write(
+                    reference,
+                    &expected,
+                    labels,
+                    ingests,
+                    &mut open_body,
+                    on_bytes,
+                )
+                .await;
+            ingests.remove(reference);
+            match attempt {
+                Ok(Attempt::Committed) => return Ok(()),
+                Ok(Attempt::Retry) => continue,
+                Err(e) if e.code == Code::AlreadyExists => return Ok(()),
+                Err(e) if is_locked(&e) => {
+                    // Another pull is writing the same blob: wait for it, then use its result.
+                    tokio::time::sleep(LOCKED_RETRY).await;
+                    if self.content_info(expected.digest).await?.is_some() {
+                        return Ok(());
+                    }
+                }
+                Err(e) => {
+                    let _ = self.content_abort(reference).await;
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    async fn try_write<S>(
+        &self,
+        reference: &str,
+        expected: &Expected<'_>,
+        labels: &HashMap<String, String>,
+        ingests: &Ingests,
+        open_body: &mut impl FnMut() -> S,
+        on_bytes: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<Attempt>
+    where
+        S: std::future::Future<Output = Result<BlobStream>>,
+    {
+        let what = format!("write {}", expected.digest);
+        let total = i64::try_from(expected.size)
+            .map_err(|_| Error::invalid_argument(format!("{what}: size out of range")))?;
+        let (tx, rx) = tokio::sync::mpsc::channel::<WriteContentRequest>(4);
+        // The daemon reads the first message before it answers, so it must be queued first.
+        let stat = WriteContentRequest {
+            action: WriteAction::Stat as i32,
+            r#ref: reference.to_string(),
+            total,
+            expected: expected.digest.to_string(),
+            ..Default::default()
+        };
+        tx.send(stat)
+            .await
+            .map_err(|_| Error::new(Code::Internal, "write stream closed"))?;
+        let mut responses = content(self.channel(&what)?)
+            .write(self.request(tokio_stream::wrappers::ReceiverStream::new(rx)))
+            .await
+            .map_err(|s| self.status_error(&what, &s))?
+            .into_inner();
+        let status = responses
+            .message()
+            .await
+            .map_err(|s| self.status_error(&what, &s))?
+            .ok_or_else(|| {
+                Error::new(
+                    Code::Internal,
+                    format!("{what}: the daemon closed the write stream"),
+                )
+            })?;
+        // From here on the ref is ours (the daemon holds its lock for this stream).
+        ingests.add(reference);
+        if status.offset > 0 {
+            // A crashed writer left a partial ingest under this ref; start it over.
+            drop(tx);
+            drop(responses);
+            self.content_abort(reference).await?;
+            return Ok(Attempt::Retry);
+        }
+
+        let send = async {
+            let mut body = open_body().await?;
+            let mut verifier = Verifier::for_digest(expected.digest).ok_or_else(|| {
+                Error::invalid_argument(format!("{what}: unsupported digest algorithm"))
+            })?;
+            let mut buffer = BytesMut::with_capacity(CHUNK_BYTES);
+            let mut offset: u64 = 0;
+            let mut received: u64 = 0;
+            let closed = || {
+                Error::new(
+                    Code::Unavailable,
+                    format!("{what}: the daemon ended the write early"),
+                )
+            };
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk?;
+                received += chunk.len() as u64;
+                if received > expected.size {
+                    return Err(Error::new(
+                        Code::DataLoss,
+                        format!(
+                            "{what}: more than the expected {} bytes arrived",
+                            expected.size
+                        ),
+                    ));
+                }
+                verifier.update(&chunk);
+                on_bytes(chunk.len() as u64);
+                buffer.extend_from_slice(&chunk);
+                if buffer.len() >= CHUNK_BYTES {
+                    let data = buffer.split().freeze();
+                    let len = data.len() as u64;
+                    tx.send(WriteContentRequest {
+                        action: WriteAction::Write as i32,
+                        r#ref: reference.to_string(),
+                        offset: offset as i64,
+                        data: data.to_vec(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(|_| closed())?;
+                    offset += len;
+                }
+            }
+            if received != expected.size {
+                return Err(Error::new(
+                    Code::DataLoss,
+                    format!("{what}: got {received} bytes, expected {}", expected.size),
+                ));
+            }
+            let actual = verifier.finish();
+            if actual != expected.digest {
+                return Err(Error {
+                    code: Code::DataLoss,
+                    message: format!(
+                        "{what}: the bytes received do not match their digest (got {actual})"
+                    ),
+                    details: Some(format!("expected {}, got {actual}", expected.digest)),
+                });
+            }
+            tx.send(WriteContentRequest {
+                action: WriteAction::Commit as i32,
+                r#ref: reference.to_string(),
+                total,
+                expected: expected.digest.to_string(),
+                offset: offset as i64,
+                data: buffer.to_vec(),
+                labels: labels.clone(),
+            })
+            .await
+            .map_err(|_| closed())?;
+            Ok(())
+        };
+        let receive = async {
+            // One answer per message; the commit's answer ends the exchange.
+            loop {
+                match responses.message().await {
+                    Ok(Some(r)) if r.action == WriteAction::Commit as i32 => return Ok(()),
+                    Ok(Some(_)) => continue,
+                    Ok(None) => {
+                        return Err(Error::new(
+                            Code::Internal,
+                            format!("{what}: the write stream ended before the commit"),
+                        ))
+                    }
+                    Err(s) => return Err(self.status_error(&what, &s)),
+                }
+            }
+        };
+        // Whichever side fails first ends both (the receiver sees the daemon's error).
+        tokio::try_join!(send, receive)?;
+        Ok(Attempt::Committed)
+    }
+}

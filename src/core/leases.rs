@@ -1,0 +1,79 @@
+//! Leases: what a pull writes is held by its lease until the image record references it.
+
+use super::cancel::Cancel;
+use super::client::{Client, MAX_MESSAGE_BYTES};
+use super::error::{Code, Result};
+use containerd_client::services::v1::{
+    leases_client::LeasesClient, AddResourceRequest, CreateRequest, DeleteRequest, Resource,
+};
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+use tonic::transport::Channel;
+
+/// The label that makes the garbage collector drop a lease its creator never deleted (a crash).
+const EXPIRE_LABEL: &str = "containerd.io/gc.expire";
+
+fn leases(ch: Channel) -> LeasesClient<Channel> {
+    LeasesClient::new(ch).max_decoding_message_size(MAX_MESSAGE_BYTES)
+}
+
+/// A lease id unique enough to never collide: `containerd-napi-<purpose>-<random>`.
+pub fn lease_id(purpose: &str) -> String {
+    format!("containerd-napi-{purpose}-{:016x}", rand::random::<u64>())
+}
+
+impl Client {
+    /// Creates a lease that expires by itself after `expire_after`.
+    pub(crate) async fn create_lease(&self, id: &str, expire_after: Duration) -> Result<()> {
+        let expires =
+            humantime::format_rfc3339_seconds(SystemTime::now() + expire_after).to_string();
+        let labels = HashMap::from([(EXPIRE_LABEL.to_string(), expires)]);
+        self.unary("create lease", &Cancel::none(), |ch| async move {
+            leases(ch)
+                .create(self.request(CreateRequest {
+                    id: id.to_string(),
+                    labels,
+                }))
+                .await
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes a lease; one that is already gone is fine.
+    pub(crate) async fn delete_lease(&self, id: &str) -> Result<()> {
+        let done = self
+            .unary("delete lease", &Cancel::none(), |ch| async move {
+                leases(ch)
+                    .delete(self.request(DeleteRequest {
+                        id: id.to_string(),
+                        sync: false,
+                    }))
+                    .await
+            })
+            .await;
+        match done {
+            Err(e) if e.code != Code::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Holds an existing blob in a lease too, so the collector cannot take it before the image
+    /// record that will reference it exists.
+    pub(crate) async fn lease_content(&self, id: &str, digest: &str) -> Result<()> {
+        let resource = Resource {
+            id: digest.to_string(),
+            r#type: "content".to_string(),
+        };
+        self.unary("lease content", &Cancel::none(), |ch| async move {
+            leases(ch)
+                .add_resource(self.request(AddResourceRequest {
+                    id: id.to_string(),
+                    resource: Some(resource),
+                }))
+                .await
+        })
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,452 @@
+//! A thin client for the OCI distribution API: manifests and streamed blobs, with auth driven by
+//! the registry's `WWW-Authenticate` challenge (anonymous, basic, bearer tokens).
+
+use super::error::{Code, Error, Result};
+use super::reference::Reference;
+use base64::Engine;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use reqwest::{RequestBuilder, Response, StatusCode};
+use std::fmt;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+pub const MEDIA_OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const MEDIA_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const MEDIA_DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const MEDIA_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+const MEDIA_DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1";
+
+/// Manifests are small; a larger answer is refused rather than buffered (containerd uses 4 MiB).
+const MAX_MANIFEST_BYTES: usize = 4 << 20;
+
+#[derive(Clone)]
+pub enum Credentials {
+    Basic {
+        username: String,
+        password: String,
+    },
+    /// A registry bearer token sent as is.
+    Token(String),
+}
+
+// Never print secrets, not even in debug output.
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credentials::Basic { username, .. } => write!(f, "Basic({username}, <redacted>)"),
+            Credentials::Token(_) => write!(f, "Token(<redacted>)"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RegistryOptions {
+    /// Default: true only for loopback registries.
+    pub plain_http: Option<bool>,
+    /// Extra CA certificate(s), PEM.
+    pub ca: Option<Vec<u8>>,
+    pub insecure_skip_verify: bool,
+    pub credentials: Option<Credentials>,
+}
+
+/// A manifest or index as fetched, with the digest of its exact bytes.
+pub struct Fetched {
+    pub bytes: Bytes,
+    pub media_type: String,
+    pub digest: String,
+}
+
+pub struct Registry {
+    http: reqwest::Client,
+    base: String,
+    /// `host[:port]` as the user wrote it, for messages and the distribution-source label.
+    pub host: String,
+    pub repository: String,
+    credentials: Option<Credentials>,
+    /// The Authorization header that last worked (or none yet).
+    authorization: Mutex<Option<HeaderValue>>,
+}
+
+impl Registry {
+    pub fn new(reference: &Reference, options: &RegistryOptions) -> Result<Registry> {
+        let plain = options
+            .plain_http
+            .unwrap_or_else(|| reference.is_loopback());
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(30))
+            .user_agent(concat!("containerd-napi/", env!("CARGO_PKG_VERSION")))
+            .danger_accept_invalid_certs(options.insecure_skip_verify);
+        if let Some(pem) = &options.ca {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .ok()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| {
+                    Error::invalid_argument(
+                        "tls.ca must be PEM contents (-----BEGIN CERTIFICATE-----)",
+                    )
+                })?;
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().map_err(|e| {
+            Error::new(
+                Code::Internal,
+                format!("cannot set up the HTTP client: {e}"),
+            )
+        })?;
+        Ok(Registry {
+            http,
+            base: format!(
+                "{}://{}",
+                if plain { "http" } else { "https" },
+                reference.api_host()
+            ),
+            host: reference.domain.clone(),
+            repository: reference.repository.clone(),
+            credentials: options.credentials.clone(),
+            authorization: Mutex::new(None),
+        })
+    }
+
+    /// GET a manifest or index by tag or digest.
+    pub async fn manifest(&self, object: &str) -> Result<Fetched> {
+        let url = format!("{}/v2/{}/manifests/{}", self.base, self.repository, object);
+        let what = format!("resolve {}/{}:{object}", self.host, self.repository);
+        let accept = [
+            MEDIA_OCI_INDEX,
+            MEDIA_DOCKER_LIST,
+            MEDIA_OCI_MANIFEST,
+            MEDIA_DOCKER_MANIFEST,
+        ]
+        .join(", ");
+        let response = self
+            .send(&what, || self.http.get(&url).header(ACCEPT, &accept))
+            .await?;
+        let media_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or(v).trim().to_string())
+            .unwrap_or_default();
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_MANIFEST_BYTES as u64)
+        {
+            return Err(Error::new(
+                Code::ResourceExhausted,
+                format!("{what}: manifest larger than {MAX_MANIFEST_BYTES} bytes"),
+            ));
+        }
+        let mut bytes = Vec::new();
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| Error::from_http(&what, &self.host, &e))?;
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() > MAX_MANIFEST_BYTES {
+                return Err(Error::new(
+                    Code::ResourceExhausted,
+                    format!("{what}: manifest larger than {MAX_MANIFEST_BYTES} bytes"),
+                ));
+            }
+        }
+        if media_type.starts_with(MEDIA_DOCKER_SCHEMA1) {
+            return Err(Error::new(
+                Code::Unimplemented,
+                format!("{what}: Docker schema 1 manifests are not supported"),
+            ));
+        }
+        let media_type = if media_type.is_empty() || media_type == "application/json" {
+            // Some registries omit it; the document's own mediaType field says what it is.
+            serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| v["mediaType"].as_str().map(str::to_string))
+                .unwrap_or_else(|| MEDIA_OCI_MANIFEST.to_string())
+        } else {
+            media_type
+        };
+        let digest = super::digest::sha256(&bytes);
+        Ok(Fetched {
+            bytes: Bytes::from(bytes),
+            media_type,
+            digest,
+        })
+    }
+
+    /// GET a blob; the body is streamed, never held whole.
+    pub async fn blob(
+        &self,
+        digest: &str,
+    ) -> Result<impl Stream<Item = Result<Bytes>> + Send + 'static> {
+        let url = format!("{}/v2/{}/blobs/{}", self.base, self.repository, digest);
+        let what = format!("fetch {digest} from {}/{}", self.host, self.repository);
+        let response = self.send(&what, || self.http.get(&url)).await?;
+        let host = self.host.clone();
+        Ok(response
+            .bytes_stream()
+            .map(move |chunk| chunk.map_err(|e| Error::from_http(&what, &host, &e))))
+    }
+
+    /// Sends with the current authorization; on a 401 answers the challenge once and retries.
+    async fn send(&self, what: &str, request: impl Fn() -> RequestBuilder) -> Result<Response> {
+        let current = self.authorization.lock().await.clone();
+        let response = self.attempt(what, request(), current.as_ref()).await?;
+        let response = if response.status() == StatusCode::UNAUTHORIZED {
+            let challenge = response
+                .headers()
+                .get(WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .map(Challenge::parse);
+            let Some(challenge) = challenge else {
+                return Err(self.status_error(what, response).await);
+            };
+            let header = self.authorize(what, &challenge).await?;
+            *self.authorization.lock().await = Some(header.clone());
+            self.attempt(what, request(), Some(&header)).await?
+        } else {
+            response
+        };
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(self.status_error(what, response).await)
+        }
+    }
+
+    async fn attempt(
+        &self,
+        what: &str,
+        request: RequestBuilder,
+        auth: Option<&HeaderValue>,
+    ) -> Result<Response> {
+        let request = match auth {
+            Some(value) => request.header(AUTHORIZATION, value.clone()),
+            None => request,
+        };
+        request
+            .send()
+            .await
+            .map_err(|e| Error::from_http(what, &self.host, &e))
+    }
+
+    async fn status_error(&self, what: &str, response: Response) -> Error {
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap_or_default();
+        let mut err = Error::from_registry_status(what, &self.host, status, &body);
+        if status == 401 && self.credentials.is_none() {
+            err.message
+                .push_str(" (no credentials were given or found in the docker config)");
+        }
+        err
+    }
+
+    /// The Authorization header value that answers `challenge`.
+    async fn authorize(&self, what: &str, challenge: &Challenge) -> Result<HeaderValue> {
+        let header = match (challenge.scheme.as_str(), &self.credentials) {
+            (_, Some(Credentials::Token(token))) => format!("Bearer {token}"),
+            ("basic", Some(Credentials::Basic { username, password })) => {
+                let raw = format!("{username}:{password}");
+                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw))
+            }
+            ("basic", None) => {
+                return Err(Error::new(
+                    Code::Unauthenticated,
+                    format!("{what}: registry {} requires credentials (basic auth); none were given or found in the docker config", self.host),
+                ))
+            }
+            ("bearer", credentials) => format!("Bearer {}", self.fetch_token(what, challenge, credentials.as_ref()).await?),
+            (scheme, _) => {
+                return Err(Error::new(
+                    Code::Unimplemented,
+                    format!("{what}: registry {} asks for unsupported auth scheme {scheme:?}", self.host),
+                ))
+            }
+        };
+        HeaderValue::from_str(&header).map_err(|_| {
+            Error::invalid_argument("credentials contain characters not allowed in an HTTP header")
+        })
+    }
+
+    /// Asks the challenge's token service for a pull token, with basic credentials if we have them.
+    async fn fetch_token(
+        &self,
+        what: &str,
+        challenge: &Challenge,
+        credentials: Option<&Credentials>,
+    ) -> Result<String> {
+        let realm = challenge.params.get("realm").ok_or_else(|| {
+            Error::new(
+                Code::Unauthenticated,
+                format!(
+                    "{what}: registry {} sent a bearer challenge without a realm",
+                    self.host
+                ),
+            )
+        })?;
+        let scope = challenge
+            .params
+            .get("scope")
+            .cloned()
+            .unwrap_or_else(|| format!("repository:{}:pull", self.repository));
+        let mut query = vec![("scope", scope)];
+        if let Some(service) = challenge.params.get("service") {
+            query.push(("service", service.clone()));
+        }
+        let mut request = self.http.get(realm).query(&query);
+        if let Some(Credentials::Basic { username, password }) = credentials {
+            request = request.basic_auth(username, Some(password));
+        }
+        let token_host = reqwest::Url::parse(realm)
+            .ok()
+            .and_then(|u| {
+                u.host_str().map(|h| match u.port() {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h.to_string(),
+                })
+            })
+            .unwrap_or_else(|| realm.clone());
+        let response = request
+            .send()
+            .await
+            .map_err(|e| Error::from_http(what, &token_host, &e))?;
+        if !response.status().is_success() {
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap_or_default();
+            let mut err = Error::from_registry_status(what, &token_host, status, &body);
+            if status == 401 || status == 403 {
+                err.code = Code::Unauthenticated;
+                err.message = format!(
+                    "{what}: the token service of registry {} refused {} (HTTP {status})",
+                    self.host,
+                    if credentials.is_some() {
+                        "the credentials"
+                    } else {
+                        "anonymous access; no credentials were given or found in the docker config"
+                    }
+                );
+            }
+            return Err(err);
+        }
+        #[derive(serde::Deserialize)]
+        struct TokenAnswer {
+            token: Option<String>,
+            access_token: Option<String>,
+        }
+        let answer: TokenAnswer = response.json().await.map_err(|e| {
+            Error::new(
+                Code::Unauthenticated,
+                format!("{what}: the token service answered something that is not a token: {e}"),
+            )
+        })?;
+        answer
+            .token
+            .or(answer.access_token)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                Error::new(
+                    Code::Unauthenticated,
+                    format!("{what}: the token service answered without a token"),
+                )
+            })
+    }
+}
+
+/// A parsed `WWW-Authenticate` header: scheme (lowercased) and its `key="value"` parameters.
+#[derive(Debug, PartialEq, Eq)]
+struct Challenge {
+    scheme: String,
+    params: std::collections::HashMap<String, String>,
+}
+
+impl Challenge {
+    fn parse(header: &str) -> Challenge {
+        let header = header.trim();
+        let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
+        let mut params = std::collections::HashMap::new();
+        let mut chars = rest.chars().peekable();
+        loop {
+            while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
+                chars.next();
+            }
+            let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
+            if key.is_empty() {
+                break;
+            }
+            let mut value = String::new();
+            if chars.peek() == Some(&'"') {
+                chars.next();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => value.extend(chars.next()),
+                        '"' => break,
+                        c => value.push(c),
+                    }
+                }
+            } else {
+                value = chars
+                    .by_ref()
+                    .take_while(|c| *c != ',')
+                    .collect::<String>()
+                    .trim()
+                    .to_string();
+            }
+            params.insert(key.trim().to_ascii_lowercase(), value);
+        }
+        Challenge {
+            scheme: scheme.to_ascii_lowercase(),
+            params,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_challenges() {
+        let c = Challenge::parse(
+            r#"Bearer realm="http://127.0.0.1:9/token",service="reg",scope="repository:a/b:pull,push""#,
+        );
+        assert_eq!(c.scheme, "bearer");
+        assert_eq!(c.params["realm"], "http://127.0.0.1:9/token");
+        assert_eq!(c.params["service"], "reg");
+        assert_eq!(c.params["scope"], "repository:a/b:pull,push");
+        let b = Challenge::parse(r#"Basic realm="Registry Realm""#);
+        assert_eq!(b.scheme, "basic");
+        assert_eq!(b.params["realm"], "Registry Realm");
+    }
+
+    #[test]
+    fn credentials_never_print() {
+        let c = Credentials::Basic {
+            username: "u".into(),
+            password: "hunter2".into(),
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert!(!format!("{:?}", Credentials::Token("tok123".into())).contains("tok123"));
+    }
+
+    #[test]
+    fn loopback_registries_default_to_plain_http() {
+        let local = Registry::new(
+            &Reference::parse("127.0.0.1:5000/a").unwrap(),
+            &RegistryOptions::default(),
+        )
+        .unwrap();
+        assert!(local.base.starts_with("http://"));
+        let remote = Registry::new(
+            &Reference::parse("ghcr.io/a").unwrap(),
+            &RegistryOptions::default(),
+        )
+        .unwrap();
+        assert!(remote.base.starts_with("https://"));
+        let bad_ca = RegistryOptions {
+            ca: Some(b"/etc/ca.pem".to_vec()),
+            ..Default::default()
+        };
+        assert!(Registry::new(&Reference::parse("ghcr.io/a").unwrap(), &bad_ca).is_err());
+    }
+}
