@@ -5,6 +5,7 @@ use super::cancel::{with_deadline, Cancel};
 use super::connection::{self, TlsOptions};
 use super::error::{Code, Error, Result};
 use super::identifiers;
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -32,6 +33,27 @@ struct Connection {
     channel: RwLock<Option<Channel>>,
     address: String,
     timeout: Option<Duration>,
+    /// Content ingest refs this process is writing (see [`Client::lock_ingest`]).
+    ingests: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Held while this process writes one ingest ref; dropping it lets the next writer in.
+pub(crate) struct IngestGuard {
+    conn: Arc<Connection>,
+    key: String,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    _held: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Drop for IngestGuard {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.conn.ingests.lock() {
+            // The map's, ours and the guard's own reference: nobody else waits for it.
+            if Arc::strong_count(&self.lock) <= 3 {
+                map.remove(&self.key);
+            }
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -104,6 +126,7 @@ impl Client {
                 channel: RwLock::new(Some(channel)),
                 address: display,
                 timeout,
+                ingests: Default::default(),
             }),
             namespace,
             lease: None,
@@ -171,6 +194,24 @@ impl Client {
             request.metadata_mut().insert(LEASE_HEADER, value);
         }
         request
+    }
+
+    /// Serialises this process's writers of one ingest ref. containerd's metadata store retries a
+    /// locked ref for about a second inside a write transaction, which also stalls the writer
+    /// holding the lock; waiting here instead keeps concurrent pulls of one image fast.
+    pub(crate) async fn lock_ingest(&self, reference: &str) -> IngestGuard {
+        let key = format!("{}/{}", self.namespace, reference);
+        let lock = {
+            let mut map = self.conn.ingests.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry(key.clone()).or_default().clone()
+        };
+        let held = lock.clone().lock_owned().await;
+        IngestGuard {
+            conn: self.conn.clone(),
+            key,
+            lock,
+            _held: held,
+        }
     }
 
     /// Classifies a failed streaming call (no deadline applies to those).

@@ -154,6 +154,8 @@ impl Client {
     where
         S: std::future::Future<Output = Result<BlobStream>>,
     {
+        let _writing = self.lock_ingest(reference).await;
+        let mut restarts = 0;
         loop {
             let attempt = self
                 .try_write(
@@ -168,7 +170,16 @@ impl Client {
             ingests.remove(reference);
             match attempt {
                 Ok(Attempt::Committed) => return Ok(()),
-                Ok(Attempt::Retry) => continue,
+                Ok(Attempt::Retry) if restarts < 3 => restarts += 1,
+                Ok(Attempt::Retry) => {
+                    return Err(Error::new(
+                        Code::Aborted,
+                        format!(
+                            "write {}: the stale ingest {reference} keeps coming back",
+                            expected.digest
+                        ),
+                    ))
+                }
                 Err(e) if e.code == Code::AlreadyExists => return Ok(()),
                 Err(e) if is_locked(&e) => {
                     // Another pull is writing the same blob: wait for it, then use its result.
@@ -229,7 +240,36 @@ impl Client {
             })?;
         // From here on the ref is ours (the daemon holds its lock for this stream).
         ingests.add(reference);
-        if status.offset > 0 {
+        let offset = u64::try_from(status.offset).unwrap_or(0);
+        if offset == expected.size && offset > 0 {
+            // The blob is in the shared store already (another namespace has it): the daemon
+            // only needs the commit to link it here.
+            let commit = WriteContentRequest {
+                action: WriteAction::Commit as i32,
+                r#ref: reference.to_string(),
+                total,
+                expected: expected.digest.to_string(),
+                offset: status.offset,
+                labels: labels.clone(),
+                ..Default::default()
+            };
+            tx.send(commit).await.map_err(|_| {
+                Error::new(
+                    Code::Unavailable,
+                    format!("{what}: the daemon ended the write early"),
+                )
+            })?;
+            on_bytes(expected.size);
+            return match responses.message().await {
+                Ok(Some(_)) => Ok(Attempt::Committed),
+                Ok(None) => Err(Error::new(
+                    Code::Internal,
+                    format!("{what}: the write stream ended before the commit"),
+                )),
+                Err(s) => Err(self.status_error(&what, &s)),
+            };
+        }
+        if offset > 0 {
             // A crashed writer left a partial ingest under this ref; start it over.
             drop(tx);
             drop(responses);

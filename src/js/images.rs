@@ -96,7 +96,8 @@ fn pull_options(options: Option<NativePullOptions>, host: Option<&str>) -> core:
     core::pull::PullOptions {
         platform: o.platform,
         registry: RegistryOptions {
-            plain_http: o.plain_http,
+            // Passing tls options means HTTPS, also for a loopback registry.
+            plain_http: o.plain_http.or(o.tls.as_ref().map(|_| false)),
             ca: o
                 .tls
                 .as_ref()
