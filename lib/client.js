@@ -101,10 +101,12 @@ class Client {
       },
       auth: registryAuth(o.auth),
     }
-    if (check.optionalBoolean(o.unpack, 'options.unpack') !== false) {
-      throw new InvalidArgumentError('unpack is not implemented yet: pass { unpack: false }')
-    }
-    const info = await call('pull', o.signal, (h) => this.#native.pull(ref, native, h))
+    native.unpack = check.optionalBoolean(o.unpack, 'options.unpack')
+    native.snapshotter = check.optionalString(o.snapshotter, 'options.snapshotter')
+    const progress = progressCallback(o.onProgress)
+    const info = await call('pull', o.signal, (h) => this.#native.pull(ref, native, progress?.callback, h))
+    // Reports travel on their own queue: hand back the image only after the final one.
+    if (progress) await progress.done
     return new Image(this.#native, info)
   }
 
@@ -127,6 +129,26 @@ class Client {
     const sync = check.optionalBoolean(o.sync, 'options.sync')
     await call('delete image', o.signal, (h) => this.#native.deleteImage(name, sync, h))
   }
+}
+
+/**
+ * Wraps a user's onProgress so that a throwing callback cannot crash the process, and tells when
+ * the final ('done') report has been delivered.
+ */
+function progressCallback(onProgress) {
+  if (onProgress === undefined) return undefined
+  if (typeof onProgress !== 'function') throw new InvalidArgumentError('options.onProgress must be a function')
+  let delivered
+  const done = new Promise((resolve) => { delivered = resolve })
+  const callback = (report) => {
+    try {
+      onProgress(report)
+    } catch (err) {
+      process.emitWarning(`containerd-napi: onProgress threw: ${err?.stack ?? err}`)
+    }
+    if (report.phase === 'done') delivered()
+  }
+  return { callback, done }
 }
 
 /** `{ username, password }` or `{ token }`. */

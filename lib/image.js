@@ -1,11 +1,14 @@
 'use strict'
 // The public Image (API.md): the record's plain data, plus methods over the client that made it.
 
+const { call } = require('./native.js')
+const check = require('./check.js')
+
 /** @param {{ mediaType: string, digest: string, size: number, annotations?: Record<string, string> }} d */
 function descriptor(d) {
   const out = { mediaType: d.mediaType, digest: d.digest, size: d.size }
   if (d.annotations) out.annotations = d.annotations
-  return out
+  return Object.freeze(out)
 }
 
 class Image {
@@ -19,7 +22,34 @@ class Image {
     this.labels = info.labels
     this.createdAt = new Date(info.createdAt)
     this.updatedAt = new Date(info.updatedAt)
-    Object.freeze(this.target)
+  }
+
+  /** The OCI image config of `platform` (default: this host's). */
+  async config(options) {
+    const o = check.optionalObject(options, 'options')
+    const platform = check.optionalString(o.platform, 'options.platform')
+    const text = await call('image config', o.signal, (h) => this.#native.imageConfig(this.name, platform, h))
+    return JSON.parse(text)
+  }
+
+  /** Compressed bytes of index, manifest, config and layers for `platform`. */
+  size(options) {
+    const o = check.optionalObject(options, 'options')
+    const platform = check.optionalString(o.platform, 'options.platform')
+    return call('image size', o.signal, (h) => this.#native.imageSize(this.name, platform, h))
+  }
+
+  /** Unpacks this host's layers into `snapshotter` (default 'overlayfs'). */
+  async unpack(snapshotter, options) {
+    check.optionalString(snapshotter, 'snapshotter')
+    const { signal } = check.optionalObject(options, 'options')
+    await call('unpack', signal, (h) => this.#native.imageUnpack(this.name, snapshotter, h))
+  }
+
+  isUnpacked(snapshotter, options) {
+    check.optionalString(snapshotter, 'snapshotter')
+    const { signal } = check.optionalObject(options, 'options')
+    return call('is unpacked', signal, (h) => this.#native.imageIsUnpacked(this.name, snapshotter, h))
   }
 }
 

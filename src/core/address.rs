@@ -15,11 +15,7 @@ pub const DEFAULT_ADDRESS: &str = "/run/containerd/containerd.sock";
 
 impl Address {
     pub fn parse(text: &str) -> Result<Address> {
-        let bad = |why: &str| {
-            Err(Error::invalid_argument(format!(
-                "invalid address {text:?}: {why}"
-            )))
-        };
+        let bad = |why: &str| Err(Error::invalid_argument(format!("invalid address {text:?}: {why}")));
         if text.trim().is_empty() {
             return bad("must not be empty");
         }
@@ -42,29 +38,17 @@ impl Address {
                 _ => return bad("the port must be a number from 1 to 65535"),
             };
             let valid_host = if let Some(inner) = host.strip_prefix('[') {
-                inner
-                    .strip_suffix(']')
-                    .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok())
+                inner.strip_suffix(']').is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok())
             } else {
-                !host.is_empty()
-                    && host
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+                !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
             };
             if !valid_host {
-                return bad(
-                    "the host must be a name, an IPv4 address or a [bracketed] IPv6 address",
-                );
+                return bad("the host must be a name, an IPv4 address or a [bracketed] IPv6 address");
             }
-            return Ok(Address::Tcp {
-                host: host.to_string(),
-                port,
-            });
+            return Ok(Address::Tcp { host: host.to_string(), port });
         }
         if let Some((scheme, _)) = text.split_once("://") {
-            return bad(&format!(
-                "unsupported scheme {scheme:?} (use a path, unix:// or tcp://)"
-            ));
+            return bad(&format!("unsupported scheme {scheme:?} (use a path, unix:// or tcp://)"));
         }
         Ok(Address::Unix(PathBuf::from(text)))
     }
@@ -76,28 +60,13 @@ mod tests {
 
     #[test]
     fn parses_every_form() {
-        assert_eq!(
-            Address::parse("/run/c.sock").unwrap(),
-            Address::Unix("/run/c.sock".into())
-        );
-        assert_eq!(
-            Address::parse("unix:///run/c.sock").unwrap(),
-            Address::Unix("/run/c.sock".into())
-        );
+        assert_eq!(Address::parse("/run/c.sock").unwrap(), Address::Unix("/run/c.sock".into()));
+        assert_eq!(Address::parse("unix:///run/c.sock").unwrap(), Address::Unix("/run/c.sock".into()));
         assert_eq!(
             Address::parse("tcp://127.0.0.1:1234").unwrap(),
-            Address::Tcp {
-                host: "127.0.0.1".into(),
-                port: 1234
-            }
+            Address::Tcp { host: "127.0.0.1".into(), port: 1234 }
         );
-        assert_eq!(
-            Address::parse("tcp://[::1]:5").unwrap(),
-            Address::Tcp {
-                host: "[::1]".into(),
-                port: 5
-            }
-        );
+        assert_eq!(Address::parse("tcp://[::1]:5").unwrap(), Address::Tcp { host: "[::1]".into(), port: 5 });
     }
 
     #[test]

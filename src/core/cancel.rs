@@ -44,9 +44,7 @@ pub async fn with_deadline<T>(
 ) -> Result<T> {
     match timeout {
         None => fut.await,
-        Some(limit) => tokio::time::timeout(limit, fut)
-            .await
-            .unwrap_or_else(|_| Err(on_elapsed())),
+        Some(limit) => tokio::time::timeout(limit, fut).await.unwrap_or_else(|_| Err(on_elapsed())),
     }
 }
 
@@ -66,11 +64,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_deadline_ends_a_pending_future() {
-        let out = with_deadline(
-            Some(Duration::from_millis(10)),
-            std::future::pending::<Result<()>>(),
-            || Error::deadline("version", "/x", 10),
-        )
+        let out = with_deadline(Some(Duration::from_millis(10)), std::future::pending::<Result<()>>(), || {
+            Error::deadline("version", "/x", 10)
+        })
         .await;
         assert_eq!(out.unwrap_err().code, Code::DeadlineExceeded);
     }

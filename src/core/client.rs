@@ -70,14 +70,10 @@ impl ConnectOptions {
     pub fn resolve(mut self, env: impl Fn(&str) -> Option<String>) -> ConnectOptions {
         let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
         if self.address.is_none() {
-            self.address = Some(
-                non_empty(env("CONTAINERD_ADDRESS")).unwrap_or_else(|| DEFAULT_ADDRESS.into()),
-            );
+            self.address = Some(non_empty(env("CONTAINERD_ADDRESS")).unwrap_or_else(|| DEFAULT_ADDRESS.into()));
         }
         if self.namespace.is_none() {
-            self.namespace = Some(
-                non_empty(env("CONTAINERD_NAMESPACE")).unwrap_or_else(|| DEFAULT_NAMESPACE.into()),
-            );
+            self.namespace = Some(non_empty(env("CONTAINERD_NAMESPACE")).unwrap_or_else(|| DEFAULT_NAMESPACE.into()));
         }
         self
     }
@@ -86,9 +82,9 @@ impl ConnectOptions {
 fn timeout_from_ms(ms: Option<f64>) -> Result<Option<Duration>> {
     match ms {
         None => Ok(Some(DEFAULT_TIMEOUT)),
-        Some(ms) if !ms.is_finite() || ms < 0.0 => Err(Error::invalid_argument(format!(
-            "timeoutMs must be a finite number >= 0, got {ms}"
-        ))),
+        Some(ms) if !ms.is_finite() || ms < 0.0 => {
+            Err(Error::invalid_argument(format!("timeoutMs must be a finite number >= 0, got {ms}")))
+        }
         Some(0.0) => Ok(None),
         Some(ms) => Ok(Some(Duration::from_micros((ms * 1000.0) as u64))),
     }
@@ -106,19 +102,15 @@ impl Client {
         let channel = cancel
             .run(
                 "connect",
-                with_deadline(
-                    timeout,
-                    connection::open(&address, &display, options.tls.as_ref(), timeout),
-                    || {
-                        Error::new(
-                            Code::Unavailable,
-                            format!(
-                        "connect: cannot reach containerd at {display}: no connection within {} ms",
-                        timeout.map_or(0, |t| t.as_millis())
-                    ),
-                        )
-                    },
-                ),
+                with_deadline(timeout, connection::open(&address, &display, options.tls.as_ref(), timeout), || {
+                    Error::new(
+                        Code::Unavailable,
+                        format!(
+                            "connect: cannot reach containerd at {display}: no connection within {} ms",
+                            timeout.map_or(0, |t| t.as_millis())
+                        ),
+                    )
+                }),
             )
             .await?;
         Ok(Client {
@@ -144,19 +136,12 @@ impl Client {
     /// Another view on the same connection.
     pub fn with_namespace(&self, namespace: &str) -> Result<Client> {
         identifiers::validate("namespace", namespace)?;
-        Ok(Client {
-            conn: self.conn.clone(),
-            namespace: namespace.to_string(),
-            lease: None,
-        })
+        Ok(Client { conn: self.conn.clone(), namespace: namespace.to_string(), lease: None })
     }
 
     /// A view whose requests carry `containerd-lease`, so what they create is held by the lease.
     pub(crate) fn with_lease(&self, lease: &str) -> Client {
-        Client {
-            lease: Some(lease.to_string()),
-            ..self.clone()
-        }
+        Client { lease: Some(lease.to_string()), ..self.clone() }
     }
 
     /// Drops the shared channel: the connection closes once in-flight calls finish, and every
@@ -173,12 +158,7 @@ impl Client {
             .read()
             .ok()
             .and_then(|c| c.clone())
-            .ok_or_else(|| {
-                Error::new(
-                    Code::FailedPrecondition,
-                    format!("{what}: the client is closed"),
-                )
-            })
+            .ok_or_else(|| Error::new(Code::FailedPrecondition, format!("{what}: the client is closed")))
     }
 
     /// A request in this view's namespace. No grpc-timeout header: tonic would enforce it as a
@@ -206,12 +186,7 @@ impl Client {
             map.entry(key.clone()).or_default().clone()
         };
         let held = lock.clone().lock_owned().await;
-        IngestGuard {
-            conn: self.conn.clone(),
-            key,
-            lock,
-            _held: held,
-        }
+        IngestGuard { conn: self.conn.clone(), key, lock, _held: held }
     }
 
     /// Classifies a failed streaming call (no deadline applies to those).
@@ -225,9 +200,26 @@ impl Client {
         F: FnOnce(Channel) -> Fut,
         Fut: Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
     {
+        self.call(what, cancel, self.conn.timeout, call).await
+    }
+
+    /// A unary call that may legitimately take long (applying a layer, waiting for an exit):
+    /// no deadline, only cancellation.
+    pub(crate) async fn long_unary<T, F, Fut>(&self, what: &str, cancel: &Cancel, call: F) -> Result<T>
+    where
+        F: FnOnce(Channel) -> Fut,
+        Fut: Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
+    {
+        self.call(what, cancel, None, call).await
+    }
+
+    async fn call<T, F, Fut>(&self, what: &str, cancel: &Cancel, timeout: Option<Duration>, call: F) -> Result<T>
+    where
+        F: FnOnce(Channel) -> Fut,
+        Fut: Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
+    {
         let channel = self.channel(what)?;
         let address = self.address();
-        let timeout = self.conn.timeout;
         let call = async {
             call(channel)
                 .await
@@ -237,9 +229,7 @@ impl Client {
         cancel
             .run(
                 what,
-                with_deadline(timeout, call, || {
-                    Error::deadline(what, address, timeout.map_or(0, |t| t.as_millis()))
-                }),
+                with_deadline(timeout, call, || Error::deadline(what, address, timeout.map_or(0, |t| t.as_millis()))),
             )
             .await
     }
@@ -255,11 +245,7 @@ mod tests {
         let o = ConnectOptions::default().resolve(env);
         assert_eq!(o.address.as_deref(), Some(DEFAULT_ADDRESS));
         assert_eq!(o.namespace.as_deref(), Some("ci"));
-        let explicit = ConnectOptions {
-            namespace: Some("x".into()),
-            ..Default::default()
-        }
-        .resolve(env);
+        let explicit = ConnectOptions { namespace: Some("x".into()), ..Default::default() }.resolve(env);
         assert_eq!(explicit.namespace.as_deref(), Some("x"));
     }
 
@@ -267,15 +253,9 @@ mod tests {
     fn timeouts_are_validated() {
         assert_eq!(timeout_from_ms(None).unwrap(), Some(DEFAULT_TIMEOUT));
         assert_eq!(timeout_from_ms(Some(0.0)).unwrap(), None);
-        assert_eq!(
-            timeout_from_ms(Some(1.5)).unwrap(),
-            Some(Duration::from_micros(1500))
-        );
+        assert_eq!(timeout_from_ms(Some(1.5)).unwrap(), Some(Duration::from_micros(1500)));
         for bad in [-1.0, f64::NAN, f64::INFINITY] {
-            assert_eq!(
-                timeout_from_ms(Some(bad)).unwrap_err().code,
-                Code::InvalidArgument
-            );
+            assert_eq!(timeout_from_ms(Some(bad)).unwrap_err().code, Code::InvalidArgument);
         }
     }
 
@@ -286,25 +266,8 @@ mod tests {
             namespace: Some("a b".into()),
             ..Default::default()
         };
-        assert_eq!(
-            Client::connect(bad_ns, &Cancel::none())
-                .await
-                .err()
-                .unwrap()
-                .code,
-            Code::InvalidArgument
-        );
-        let bad_addr = ConnectOptions {
-            address: Some("http://x:1".into()),
-            ..Default::default()
-        };
-        assert_eq!(
-            Client::connect(bad_addr, &Cancel::none())
-                .await
-                .err()
-                .unwrap()
-                .code,
-            Code::InvalidArgument
-        );
+        assert_eq!(Client::connect(bad_ns, &Cancel::none()).await.err().unwrap().code, Code::InvalidArgument);
+        let bad_addr = ConnectOptions { address: Some("http://x:1".into()), ..Default::default() };
+        assert_eq!(Client::connect(bad_addr, &Cancel::none()).await.err().unwrap().code, Code::InvalidArgument);
     }
 }

@@ -35,9 +35,8 @@ pub async fn open(
                 .connect_with_connector(tower::service_fn(move |_| {
                     let path = path.clone();
                     async move {
-                        let stream = tokio::net::UnixStream::connect(&path)
-                            .await
-                            .map_err(|e| explain_unix_failure(&path, e))?;
+                        let stream =
+                            tokio::net::UnixStream::connect(&path).await.map_err(|e| explain_unix_failure(&path, e))?;
                         Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
                     }
                 }))
@@ -51,11 +50,7 @@ pub async fn open(
 fn endpoint(address: &Address, tls: Option<&TlsOptions>) -> Result<Endpoint> {
     // The URI of a unix endpoint is only used for the :authority header.
     let uri = match (address, tls) {
-        (Address::Unix(_), Some(_)) => {
-            return Err(Error::invalid_argument(
-                "tls applies only to tcp:// addresses",
-            ))
-        }
+        (Address::Unix(_), Some(_)) => return Err(Error::invalid_argument("tls applies only to tcp:// addresses")),
         (Address::Unix(_), None) => "http://localhost".to_string(),
         (Address::Tcp { host, port }, None) => format!("http://{host}:{port}"),
         (Address::Tcp { host, port }, Some(_)) => format!("https://{host}:{port}"),
@@ -79,17 +74,10 @@ fn tls_config(tls: &TlsOptions) -> Result<ClientTlsConfig> {
     };
     match (&tls.cert, &tls.key) {
         (Some(cert), Some(key)) => {
-            config = config.identity(Identity::from_pem(
-                pem("tls.cert", cert)?,
-                pem("tls.key", key)?,
-            ));
+            config = config.identity(Identity::from_pem(pem("tls.cert", cert)?, pem("tls.key", key)?));
         }
         (None, None) => {}
-        _ => {
-            return Err(Error::invalid_argument(
-                "tls.cert and tls.key must be given together",
-            ))
-        }
+        _ => return Err(Error::invalid_argument("tls.cert and tls.key must be given together")),
     }
     if let Some(name) = &tls.server_name {
         if name.is_empty() {
@@ -105,9 +93,7 @@ fn pem<'a>(field: &str, bytes: &'a [u8]) -> Result<&'a [u8]> {
     if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
         Ok(bytes)
     } else {
-        Err(Error::invalid_argument(format!(
-            "{field} must be PEM contents (-----BEGIN ...), not a path"
-        )))
+        Err(Error::invalid_argument(format!("{field} must be PEM contents (-----BEGIN ...), not a path")))
     }
 }
 
@@ -131,43 +117,20 @@ mod tests {
     #[test]
     fn tls_needs_pem_contents_and_a_tcp_address() {
         let tcp = Address::parse("tcp://127.0.0.1:1").unwrap();
-        let path = TlsOptions {
-            ca: Some(b"/etc/ca.pem".to_vec()),
-            ..Default::default()
-        };
-        assert_eq!(
-            endpoint(&tcp, Some(&path)).unwrap_err().code,
-            Code::InvalidArgument
-        );
-        let half = TlsOptions {
-            cert: Some(b"-----BEGIN CERTIFICATE-----".to_vec()),
-            ..Default::default()
-        };
-        assert_eq!(
-            endpoint(&tcp, Some(&half)).unwrap_err().code,
-            Code::InvalidArgument
-        );
+        let path = TlsOptions { ca: Some(b"/etc/ca.pem".to_vec()), ..Default::default() };
+        assert_eq!(endpoint(&tcp, Some(&path)).unwrap_err().code, Code::InvalidArgument);
+        let half = TlsOptions { cert: Some(b"-----BEGIN CERTIFICATE-----".to_vec()), ..Default::default() };
+        assert_eq!(endpoint(&tcp, Some(&half)).unwrap_err().code, Code::InvalidArgument);
         let unix = Address::parse("/x.sock").unwrap();
-        assert_eq!(
-            endpoint(&unix, Some(&TlsOptions::default()))
-                .unwrap_err()
-                .code,
-            Code::InvalidArgument
-        );
+        assert_eq!(endpoint(&unix, Some(&TlsOptions::default())).unwrap_err().code, Code::InvalidArgument);
     }
 
     #[tokio::test]
     async fn a_missing_socket_is_unavailable_and_named() {
         let addr = Address::parse("/nonexistent/containerd.sock").unwrap();
-        let e = open(&addr, "/nonexistent/containerd.sock", None, None)
-            .await
-            .unwrap_err();
+        let e = open(&addr, "/nonexistent/containerd.sock", None, None).await.unwrap_err();
         assert_eq!(e.code, Code::Unavailable);
-        assert!(
-            e.message.contains("/nonexistent/containerd.sock"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.contains("/nonexistent/containerd.sock"), "{}", e.message);
         assert!(e.message.contains("no such socket"), "{}", e.message);
     }
 }

@@ -5,9 +5,10 @@ use super::cancel::Cancel;
 use super::client::{Client, MAX_MESSAGE_BYTES};
 use super::digest::Verifier;
 use super::error::{Code, Error, Result};
+use super::tracked::Tracked;
 use bytes::{Bytes, BytesMut};
 use containerd_client::services::v1::{
-    content_client::ContentClient, AbortRequest, Info, InfoRequest, UpdateRequest, WriteAction,
+    content_client::ContentClient, AbortRequest, Info, InfoRequest, ReadContentRequest, UpdateRequest, WriteAction,
     WriteContentRequest,
 };
 use futures_util::{Stream, StreamExt};
@@ -22,33 +23,6 @@ const LOCKED_RETRY: Duration = Duration::from_millis(100);
 
 /// A blob's bytes as they arrive.
 pub type BlobStream = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>;
-
-/// The ingest refs this process has open, so that an aborted pull can remove them (the writing
-/// futures are dropped on abort and cannot clean up after themselves).
-#[derive(Default)]
-pub struct Ingests(std::sync::Mutex<std::collections::HashSet<String>>);
-
-impl Ingests {
-    fn add(&self, reference: &str) {
-        if let Ok(mut set) = self.0.lock() {
-            set.insert(reference.to_string());
-        }
-    }
-
-    fn remove(&self, reference: &str) {
-        if let Ok(mut set) = self.0.lock() {
-            set.remove(reference);
-        }
-    }
-
-    /// The refs still open (whose writers were dropped mid-way).
-    pub fn take(&self) -> Vec<String> {
-        self.0
-            .lock()
-            .map(|mut set| set.drain().collect())
-            .unwrap_or_default()
-    }
-}
 
 /// How one write attempt ended, short of an error.
 enum Attempt {
@@ -78,11 +52,7 @@ impl Client {
         let what = format!("content info {digest}");
         let reply = self
             .unary(&what, &Cancel::none(), |ch| async move {
-                content(ch)
-                    .info(self.request(InfoRequest {
-                        digest: digest.to_string(),
-                    }))
-                    .await
+                content(ch).info(self.request(InfoRequest { digest: digest.to_string() })).await
             })
             .await;
         match reply {
@@ -92,28 +62,44 @@ impl Client {
         }
     }
 
+    /// A small blob (manifest, config) whole; NOT_FOUND when the store does not have it.
+    pub(crate) async fn content_read(&self, digest: &str, size: u64) -> Result<Bytes> {
+        let what = format!("read content {digest}");
+        if size > MAX_MESSAGE_BYTES as u64 {
+            return Err(Error::new(
+                Code::ResourceExhausted,
+                format!("{what}: {size} bytes is too large to read whole"),
+            ));
+        }
+        let request = ReadContentRequest { digest: digest.to_string(), offset: 0, size: 0 };
+        let mut stream = content(self.channel(&what)?)
+            .read(self.request(request))
+            .await
+            .map_err(|s| self.status_error(&what, &s))?
+            .into_inner();
+        let mut bytes = BytesMut::with_capacity(size as usize);
+        while let Some(chunk) = stream.message().await.map_err(|s| self.status_error(&what, &s))? {
+            bytes.extend_from_slice(&chunk.data);
+        }
+        Ok(bytes.freeze())
+    }
+
     /// Sets (merges) labels on a blob.
-    pub(crate) async fn content_set_labels(
-        &self,
-        digest: &str,
-        labels: HashMap<String, String>,
-    ) -> Result<()> {
+    pub(crate) async fn content_set_labels(&self, digest: &str, labels: HashMap<String, String>) -> Result<()> {
         if labels.is_empty() {
             return Ok(());
         }
         let what = format!("label content {digest}");
         let paths = labels.keys().map(|k| format!("labels.{k}")).collect();
-        let info = Info {
-            digest: digest.to_string(),
-            labels,
-            ..Default::default()
-        };
+        let info = Info { digest: digest.to_string(), labels, ..Default::default() };
         self.unary(&what, &Cancel::none(), |ch| async move {
             content(ch)
-                .update(self.request(UpdateRequest {
-                    info: Some(info),
-                    update_mask: Some(prost_types::FieldMask { paths }),
-                }))
+                .update(
+                    self.request(UpdateRequest {
+                        info: Some(info),
+                        update_mask: Some(prost_types::FieldMask { paths }),
+                    }),
+                )
                 .await
         })
         .await?;
@@ -125,11 +111,7 @@ impl Client {
         let what = format!("abort ingest {reference}");
         match self
             .unary(&what, &Cancel::none(), |ch| async move {
-                content(ch)
-                    .abort(self.request(AbortRequest {
-                        r#ref: reference.to_string(),
-                    }))
-                    .await
+                content(ch).abort(self.request(AbortRequest { r#ref: reference.to_string() })).await
             })
             .await
         {
@@ -147,7 +129,7 @@ impl Client {
         reference: &str,
         expected: Expected<'_>,
         labels: &HashMap<String, String>,
-        ingests: &Ingests,
+        ingests: &Tracked,
         mut open_body: impl FnMut() -> S,
         on_bytes: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<()>
@@ -157,16 +139,7 @@ impl Client {
         let _writing = self.lock_ingest(reference).await;
         let mut restarts = 0;
         loop {
-            let attempt = self
-                .try_write(
-                    reference,
-                    &expected,
-                    labels,
-                    ingests,
-                    &mut open_body,
-                    on_bytes,
-                )
-                .await;
+            let attempt = self.try_write(reference, &expected, labels, ingests, &mut open_body, on_bytes).await;
             ingests.remove(reference);
             match attempt {
                 Ok(Attempt::Committed) => return Ok(()),
@@ -174,10 +147,7 @@ impl Client {
                 Ok(Attempt::Retry) => {
                     return Err(Error::new(
                         Code::Aborted,
-                        format!(
-                            "write {}: the stale ingest {reference} keeps coming back",
-                            expected.digest
-                        ),
+                        format!("write {}: the stale ingest {reference} keeps coming back", expected.digest),
                     ))
                 }
                 Err(e) if e.code == Code::AlreadyExists => return Ok(()),
@@ -201,7 +171,7 @@ impl Client {
         reference: &str,
         expected: &Expected<'_>,
         labels: &HashMap<String, String>,
-        ingests: &Ingests,
+        ingests: &Tracked,
         open_body: &mut impl FnMut() -> S,
         on_bytes: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<Attempt>
@@ -209,8 +179,8 @@ impl Client {
         S: std::future::Future<Output = Result<BlobStream>>,
     {
         let what = format!("write {}", expected.digest);
-        let total = i64::try_from(expected.size)
-            .map_err(|_| Error::invalid_argument(format!("{what}: size out of range")))?;
+        let total =
+            i64::try_from(expected.size).map_err(|_| Error::invalid_argument(format!("{what}: size out of range")))?;
         let (tx, rx) = tokio::sync::mpsc::channel::<WriteContentRequest>(4);
         // The daemon reads the first message before it answers, so it must be queued first.
         let stat = WriteContentRequest {
@@ -220,9 +190,7 @@ impl Client {
             expected: expected.digest.to_string(),
             ..Default::default()
         };
-        tx.send(stat)
-            .await
-            .map_err(|_| Error::new(Code::Internal, "write stream closed"))?;
+        tx.send(stat).await.map_err(|_| Error::new(Code::Internal, "write stream closed"))?;
         let mut responses = content(self.channel(&what)?)
             .write(self.request(tokio_stream::wrappers::ReceiverStream::new(rx)))
             .await
@@ -232,12 +200,7 @@ impl Client {
             .message()
             .await
             .map_err(|s| self.status_error(&what, &s))?
-            .ok_or_else(|| {
-                Error::new(
-                    Code::Internal,
-                    format!("{what}: the daemon closed the write stream"),
-                )
-            })?;
+            .ok_or_else(|| Error::new(Code::Internal, format!("{what}: the daemon closed the write stream")))?;
         // From here on the ref is ours (the daemon holds its lock for this stream).
         ingests.add(reference);
         let offset = u64::try_from(status.offset).unwrap_or(0);
@@ -253,19 +216,15 @@ impl Client {
                 labels: labels.clone(),
                 ..Default::default()
             };
-            tx.send(commit).await.map_err(|_| {
-                Error::new(
-                    Code::Unavailable,
-                    format!("{what}: the daemon ended the write early"),
-                )
-            })?;
+            tx.send(commit)
+                .await
+                .map_err(|_| Error::new(Code::Unavailable, format!("{what}: the daemon ended the write early")))?;
             on_bytes(expected.size);
             return match responses.message().await {
                 Ok(Some(_)) => Ok(Attempt::Committed),
-                Ok(None) => Err(Error::new(
-                    Code::Internal,
-                    format!("{what}: the write stream ended before the commit"),
-                )),
+                Ok(None) => {
+                    Err(Error::new(Code::Internal, format!("{what}: the write stream ended before the commit")))
+                }
                 Err(s) => Err(self.status_error(&what, &s)),
             };
         }
@@ -279,28 +238,19 @@ impl Client {
 
         let send = async {
             let mut body = open_body().await?;
-            let mut verifier = Verifier::for_digest(expected.digest).ok_or_else(|| {
-                Error::invalid_argument(format!("{what}: unsupported digest algorithm"))
-            })?;
+            let mut verifier = Verifier::for_digest(expected.digest)
+                .ok_or_else(|| Error::invalid_argument(format!("{what}: unsupported digest algorithm")))?;
             let mut buffer = BytesMut::with_capacity(CHUNK_BYTES);
             let mut offset: u64 = 0;
             let mut received: u64 = 0;
-            let closed = || {
-                Error::new(
-                    Code::Unavailable,
-                    format!("{what}: the daemon ended the write early"),
-                )
-            };
+            let closed = || Error::new(Code::Unavailable, format!("{what}: the daemon ended the write early"));
             while let Some(chunk) = body.next().await {
                 let chunk = chunk?;
                 received += chunk.len() as u64;
                 if received > expected.size {
                     return Err(Error::new(
                         Code::DataLoss,
-                        format!(
-                            "{what}: more than the expected {} bytes arrived",
-                            expected.size
-                        ),
+                        format!("{what}: more than the expected {} bytes arrived", expected.size),
                     ));
                 }
                 verifier.update(&chunk);
@@ -331,9 +281,7 @@ impl Client {
             if actual != expected.digest {
                 return Err(Error {
                     code: Code::DataLoss,
-                    message: format!(
-                        "{what}: the bytes received do not match their digest (got {actual})"
-                    ),
+                    message: format!("{what}: the bytes received do not match their digest (got {actual})"),
                     details: Some(format!("expected {}, got {actual}", expected.digest)),
                 });
             }

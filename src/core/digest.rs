@@ -48,10 +48,7 @@ mod tests {
         v.update(b"hello ");
         v.update(b"world");
         assert_eq!(v.finish(), sha256(b"hello world"));
-        assert_eq!(
-            sha256(b""),
-            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
+        assert_eq!(sha256(b""), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
         assert!(Verifier::for_digest("md5:x").is_none());
     }
 }

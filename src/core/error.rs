@@ -88,11 +88,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn new(code: Code, message: impl Into<String>) -> Error {
-        Error {
-            code,
-            message: message.into(),
-            details: None,
-        }
+        Error { code, message: message.into(), details: None }
     }
 
     pub fn invalid_argument(message: impl Into<String>) -> Error {
@@ -100,10 +96,7 @@ impl Error {
     }
 
     pub fn cancelled(what: &str) -> Error {
-        Error::new(
-            Code::Cancelled,
-            format!("{what}: the operation was aborted"),
-        )
+        Error::new(Code::Cancelled, format!("{what}: the operation was aborted"))
     }
 
     pub fn deadline(what: &str, address: &str, timeout_ms: u128) -> Error {
@@ -130,11 +123,7 @@ impl Error {
             }
             return connection_error(what, address, &text);
         }
-        Error {
-            code,
-            message: format!("{what}: {}", status.message()),
-            details: Some(status.message().to_string()),
-        }
+        Error { code, message: format!("{what}: {}", status.message()), details: Some(status.message().to_string()) }
     }
 
     /// A failure to establish the connection (eager connect).
@@ -155,9 +144,7 @@ impl Error {
     pub fn from_registry_status(what: &str, host: &str, status: u16, body: &str) -> Error {
         let (registry_code, registry_message) = registry_error_text(body);
         let code = match (status, registry_code.as_deref()) {
-            (_, Some("NAME_UNKNOWN" | "MANIFEST_UNKNOWN" | "BLOB_UNKNOWN")) | (404, _) => {
-                Code::NotFound
-            }
+            (_, Some("NAME_UNKNOWN" | "MANIFEST_UNKNOWN" | "BLOB_UNKNOWN")) | (404, _) => Code::NotFound,
             (_, Some("UNAUTHORIZED")) | (401, _) => Code::Unauthenticated,
             (_, Some("DENIED")) | (403, _) => Code::PermissionDenied,
             (_, Some("TOOMANYREQUESTS")) | (429, _) => Code::ResourceExhausted,
@@ -166,11 +153,7 @@ impl Error {
             _ => Code::Unknown,
         };
         let details = registry_message.unwrap_or_else(|| format!("HTTP {status}"));
-        Error {
-            code,
-            message: format!("{what}: registry {host} answered {status}: {details}"),
-            details: Some(details),
-        }
+        Error { code, message: format!("{what}: registry {host} answered {status}: {details}"), details: Some(details) }
     }
 
     /// A failure to talk HTTP to a registry (refused, TLS, reset mid-body).
@@ -247,9 +230,7 @@ mod tests {
         assert_eq!(e.code, Code::AlreadyExists);
         assert_eq!(e.code.grpc(), 6);
         assert_eq!(e.details.as_deref(), Some("namespace foo: already exists"));
-        assert!(e
-            .message
-            .starts_with("create namespace \"foo\": namespace foo"));
+        assert!(e.message.starts_with("create namespace \"foo\": namespace foo"));
     }
 
     #[test]
@@ -266,10 +247,7 @@ mod tests {
         let st = tonic::Status::unavailable("ref layer-sha256:ab locked for 1s");
         let e = Error::from_status("write", "/x.sock", &st);
         assert_eq!(e.code, Code::Unavailable);
-        assert_eq!(
-            e.details.as_deref(),
-            Some("ref layer-sha256:ab locked for 1s")
-        );
+        assert_eq!(e.details.as_deref(), Some("ref layer-sha256:ab locked for 1s"));
     }
 
     #[test]
@@ -277,38 +255,18 @@ mod tests {
         let io = std::io::Error::other("invalid peer certificate: UnknownIssuer");
         let e = Error::from_transport("tcp://127.0.0.1:9", &io);
         assert_eq!(e.code, Code::Unavailable);
-        assert!(
-            e.message.contains("TLS certificate problem"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.contains("TLS certificate problem"), "{}", e.message);
     }
 
     #[test]
     fn registry_answers_map_to_codes() {
-        let unknown =
-            r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":"x"}]}"#;
+        let unknown = r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":"x"}]}"#;
         let e = Error::from_registry_status("resolve", "r:5000", 404, unknown);
-        assert_eq!(
-            (e.code, e.details.as_deref()),
-            (Code::NotFound, Some("manifest unknown"))
-        );
-        assert_eq!(
-            Error::from_registry_status("x", "r", 401, "").code,
-            Code::Unauthenticated
-        );
-        assert_eq!(
-            Error::from_registry_status("x", "r", 403, "").code,
-            Code::PermissionDenied
-        );
-        assert_eq!(
-            Error::from_registry_status("x", "r", 503, "<html>").code,
-            Code::Unavailable
-        );
-        assert_eq!(
-            Error::from_registry_status("x", "r", 429, "").code,
-            Code::ResourceExhausted
-        );
+        assert_eq!((e.code, e.details.as_deref()), (Code::NotFound, Some("manifest unknown")));
+        assert_eq!(Error::from_registry_status("x", "r", 401, "").code, Code::Unauthenticated);
+        assert_eq!(Error::from_registry_status("x", "r", 403, "").code, Code::PermissionDenied);
+        assert_eq!(Error::from_registry_status("x", "r", 503, "<html>").code, Code::Unavailable);
+        assert_eq!(Error::from_registry_status("x", "r", 429, "").code, Code::ResourceExhausted);
     }
 
     #[test]

@@ -8,11 +8,7 @@ const MAX_LEN: usize = 76;
 
 /// Alphanumeric runs joined by single `.`, `_` or `-`, at most 76 characters.
 pub fn validate(kind: &str, value: &str) -> Result<()> {
-    let bad = |why: &str| {
-        Err(Error::invalid_argument(format!(
-            "invalid {kind} {value:?}: {why}"
-        )))
-    };
+    let bad = |why: &str| Err(Error::invalid_argument(format!("invalid {kind} {value:?}: {why}")));
     if value.is_empty() {
         return bad("must not be empty");
     }

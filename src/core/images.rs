@@ -5,8 +5,8 @@ use super::client::{Client, MAX_MESSAGE_BYTES};
 use super::error::{Code, Error, Result};
 use super::reference::Reference;
 use containerd_client::services::v1::{
-    images_client::ImagesClient, CreateImageRequest, DeleteImageRequest, GetImageRequest, Image,
-    ListImagesRequest, UpdateImageRequest,
+    images_client::ImagesClient, CreateImageRequest, DeleteImageRequest, GetImageRequest, Image, ListImagesRequest,
+    UpdateImageRequest,
 };
 use containerd_client::types::Descriptor as ProtoDescriptor;
 use std::collections::HashMap;
@@ -35,9 +35,7 @@ fn images(ch: Channel) -> ImagesClient<Channel> {
 }
 
 pub(crate) fn millis(ts: Option<prost_types::Timestamp>) -> f64 {
-    ts.map_or(0.0, |t| {
-        t.seconds as f64 * 1000.0 + f64::from(t.nanos) / 1e6
-    })
+    ts.map_or(0.0, |t| t.seconds as f64 * 1000.0 + f64::from(t.nanos) / 1e6)
 }
 
 impl From<ProtoDescriptor> for Descriptor {
@@ -65,15 +63,12 @@ impl From<&Descriptor> for ProtoDescriptor {
 fn record(image: Image) -> ImageRecord {
     ImageRecord {
         name: image.name,
-        target: image
-            .target
-            .map(Descriptor::from)
-            .unwrap_or_else(|| Descriptor {
-                media_type: String::new(),
-                digest: String::new(),
-                size: 0,
-                annotations: HashMap::new(),
-            }),
+        target: image.target.map(Descriptor::from).unwrap_or_else(|| Descriptor {
+            media_type: String::new(),
+            digest: String::new(),
+            size: 0,
+            annotations: HashMap::new(),
+        }),
         labels: image.labels,
         created_at: millis(image.created_at),
         updated_at: millis(image.updated_at),
@@ -102,11 +97,7 @@ impl Client {
             let what = format!("get image {candidate:?}");
             match self
                 .unary(&what, cancel, |ch| async move {
-                    images(ch)
-                        .get(self.request(GetImageRequest {
-                            name: candidate.clone(),
-                        }))
-                        .await
+                    images(ch).get(self.request(GetImageRequest { name: candidate.clone() })).await
                 })
                 .await
             {
@@ -122,16 +113,10 @@ impl Client {
         Err(last.unwrap_or_else(|| Error::new(Code::NotFound, format!("image {name:?} not found"))))
     }
 
-    pub async fn list_images(
-        &self,
-        filters: Vec<String>,
-        cancel: &Cancel,
-    ) -> Result<Vec<ImageRecord>> {
+    pub async fn list_images(&self, filters: Vec<String>, cancel: &Cancel) -> Result<Vec<ImageRecord>> {
         let reply = self
             .unary("list images", cancel, |ch| async move {
-                images(ch)
-                    .list(self.request(ListImagesRequest { filters }))
-                    .await
+                images(ch).list(self.request(ListImagesRequest { filters })).await
             })
             .await?;
         Ok(reply.images.into_iter().map(record).collect())
@@ -145,11 +130,7 @@ impl Client {
             match self
                 .unary(&what, cancel, |ch| async move {
                     images(ch)
-                        .delete(self.request(DeleteImageRequest {
-                            name: candidate.clone(),
-                            sync,
-                            target: None,
-                        }))
+                        .delete(self.request(DeleteImageRequest { name: candidate.clone(), sync, target: None }))
                         .await
                 })
                 .await
@@ -169,22 +150,15 @@ impl Client {
         target: &Descriptor,
         labels: &HashMap<String, String>,
     ) -> Result<ImageRecord> {
-        let image = Image {
-            name: name.to_string(),
-            labels: labels.clone(),
-            target: Some(target.into()),
-            ..Default::default()
-        };
+        let image =
+            Image { name: name.to_string(), labels: labels.clone(), target: Some(target.into()), ..Default::default() };
         let what = format!("create image {name:?}");
         let created = self
             .unary(&what, &Cancel::none(), |ch| {
                 let image = image.clone();
                 async move {
                     images(ch)
-                        .create(self.request(CreateImageRequest {
-                            image: Some(image),
-                            source_date_epoch: None,
-                        }))
+                        .create(self.request(CreateImageRequest { image: Some(image), source_date_epoch: None }))
                         .await
                 }
             })
@@ -209,11 +183,8 @@ impl Client {
             }
             Err(e) => return Err(e),
         };
-        reply_image.map(record).ok_or_else(|| {
-            Error::new(
-                Code::Internal,
-                format!("{what}: the daemon answered without the image"),
-            )
-        })
+        reply_image
+            .map(record)
+            .ok_or_else(|| Error::new(Code::Internal, format!("{what}: the daemon answered without the image")))
     }
 }

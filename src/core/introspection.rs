@@ -44,16 +44,10 @@ impl Client {
     pub async fn version(&self, cancel: &Cancel) -> Result<Version> {
         let reply = self
             .unary("version", cancel, |ch| async move {
-                VersionClient::new(ch)
-                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                    .version(self.request(()))
-                    .await
+                VersionClient::new(ch).max_decoding_message_size(MAX_MESSAGE_BYTES).version(self.request(())).await
             })
             .await?;
-        Ok(Version {
-            version: reply.version,
-            revision: reply.revision,
-        })
+        Ok(Version { version: reply.version, revision: reply.revision })
     }
 
     pub async fn plugins(&self, cancel: &Cancel) -> Result<Vec<Plugin>> {
@@ -99,10 +93,7 @@ mod tests {
     #[test]
     fn init_errors_classify_plugins() {
         assert_eq!(plugin_status(None), PluginStatus::Ok);
-        assert_eq!(
-            plugin_status(Some("no zfs dataset: skip plugin")),
-            PluginStatus::Skip
-        );
+        assert_eq!(plugin_status(Some("no zfs dataset: skip plugin")), PluginStatus::Skip);
         assert_eq!(plugin_status(Some("failed to load")), PluginStatus::Error);
     }
 }

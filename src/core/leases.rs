@@ -25,31 +25,21 @@ pub fn lease_id(purpose: &str) -> String {
 impl Client {
     /// Creates a lease that expires by itself after `expire_after`.
     pub(crate) async fn create_lease(&self, id: &str, expire_after: Duration) -> Result<()> {
-        let expires =
-            humantime::format_rfc3339_seconds(SystemTime::now() + expire_after).to_string();
+        let expires = humantime::format_rfc3339_seconds(SystemTime::now() + expire_after).to_string();
         let labels = HashMap::from([(EXPIRE_LABEL.to_string(), expires)]);
         self.unary("create lease", &Cancel::none(), |ch| async move {
-            leases(ch)
-                .create(self.request(CreateRequest {
-                    id: id.to_string(),
-                    labels,
-                }))
-                .await
+            leases(ch).create(self.request(CreateRequest { id: id.to_string(), labels })).await
         })
         .await?;
         Ok(())
     }
 
-    /// Deletes a lease; one that is already gone is fine.
-    pub(crate) async fn delete_lease(&self, id: &str) -> Result<()> {
+    /// Deletes a lease; one that is already gone is fine. With `sync` the call returns only once
+    /// the garbage collector has removed what nothing else holds.
+    pub(crate) async fn delete_lease(&self, id: &str, sync: bool) -> Result<()> {
         let done = self
-            .unary("delete lease", &Cancel::none(), |ch| async move {
-                leases(ch)
-                    .delete(self.request(DeleteRequest {
-                        id: id.to_string(),
-                        sync: false,
-                    }))
-                    .await
+            .long_unary("delete lease", &Cancel::none(), |ch| async move {
+                leases(ch).delete(self.request(DeleteRequest { id: id.to_string(), sync })).await
             })
             .await;
         match done {
@@ -58,19 +48,13 @@ impl Client {
         }
     }
 
-    /// Holds an existing blob in a lease too, so the collector cannot take it before the image
-    /// record that will reference it exists.
-    pub(crate) async fn lease_content(&self, id: &str, digest: &str) -> Result<()> {
-        let resource = Resource {
-            id: digest.to_string(),
-            r#type: "content".to_string(),
-        };
-        self.unary("lease content", &Cancel::none(), |ch| async move {
+    /// Holds an existing resource in a lease too (`kind` "content" or "snapshots/<snapshotter>"),
+    /// so the collector cannot take it before the image record that will reference it exists.
+    pub(crate) async fn lease_resource(&self, id: &str, resource: &str, kind: &str) -> Result<()> {
+        let resource = Resource { id: resource.to_string(), r#type: kind.to_string() };
+        self.unary("lease resource", &Cancel::none(), |ch| async move {
             leases(ch)
-                .add_resource(self.request(AddResourceRequest {
-                    id: id.to_string(),
-                    resource: Some(resource),
-                }))
+                .add_resource(self.request(AddResourceRequest { id: id.to_string(), resource: Some(resource) }))
                 .await
         })
         .await?;

@@ -33,15 +33,11 @@ impl Platform {
     /// `os/arch[/variant]`, normalised like containerd (`aarch64` → `arm64`, `x86_64` → `amd64`).
     pub fn parse(text: &str) -> Result<Platform> {
         let bad = || {
-            Error::invalid_argument(format!(
-                "invalid platform {text:?}: expected os/arch[/variant], e.g. linux/arm64"
-            ))
+            Error::invalid_argument(format!("invalid platform {text:?}: expected os/arch[/variant], e.g. linux/arm64"))
         };
         let parts: Vec<&str> = text.split('/').collect();
         if !(2..=3).contains(&parts.len())
-            || parts
-                .iter()
-                .any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            || parts.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
         {
             return Err(bad());
         }
@@ -54,15 +50,8 @@ impl Platform {
             "i386" | "386" => ("386".to_string(), None),
             other => (other.to_string(), None),
         };
-        let variant = parts
-            .get(2)
-            .map(|v| v.to_ascii_lowercase())
-            .or(default_variant.map(str::to_string));
-        Ok(Platform {
-            os,
-            architecture,
-            variant,
-        })
+        let variant = parts.get(2).map(|v| v.to_ascii_lowercase()).or(default_variant.map(str::to_string));
+        Ok(Platform { os, architecture, variant })
     }
 
     /// Whether a manifest's platform satisfies this one. A missing variant on either side matches
@@ -74,10 +63,7 @@ impl Platform {
         if other.os != self.os || other.architecture != self.architecture {
             return false;
         }
-        let theirs = variant
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-            .or(other.variant);
+        let theirs = variant.filter(|v| !v.is_empty()).map(str::to_string).or(other.variant);
         match (&self.variant, theirs) {
             (Some(mine), Some(theirs)) => *mine == theirs,
             _ => true,
@@ -101,30 +87,11 @@ mod tests {
 
     #[test]
     fn parses_and_normalises() {
-        assert_eq!(
-            Platform::parse("linux/amd64").unwrap().to_string(),
-            "linux/amd64"
-        );
-        assert_eq!(
-            Platform::parse("linux/arm64").unwrap().to_string(),
-            "linux/arm64/v8"
-        );
-        assert_eq!(
-            Platform::parse("linux/aarch64/v8").unwrap().to_string(),
-            "linux/arm64/v8"
-        );
-        assert_eq!(
-            Platform::parse("linux/x86_64").unwrap().to_string(),
-            "linux/amd64"
-        );
-        for bad in [
-            "linux",
-            "linux/",
-            "/amd64",
-            "linux/arm/v7/x",
-            "linux/am d64",
-            "",
-        ] {
+        assert_eq!(Platform::parse("linux/amd64").unwrap().to_string(), "linux/amd64");
+        assert_eq!(Platform::parse("linux/arm64").unwrap().to_string(), "linux/arm64/v8");
+        assert_eq!(Platform::parse("linux/aarch64/v8").unwrap().to_string(), "linux/arm64/v8");
+        assert_eq!(Platform::parse("linux/x86_64").unwrap().to_string(), "linux/amd64");
+        for bad in ["linux", "linux/", "/amd64", "linux/arm/v7/x", "linux/am d64", ""] {
             assert!(Platform::parse(bad).is_err(), "{bad}");
         }
     }

@@ -1,28 +1,37 @@
 //! The pull pipeline, done client-side as containerd 1.6's Go client does it (there is no
 //! Transfer service): resolve → pick the platform → stream every blob into the content store under
-//! a lease, with GC and distribution-source labels → write the image record → drop the lease.
+//! a lease, with GC and distribution-source labels, unpacking each layer as soon as it and its
+//! parents are in → write the image record → drop the lease.
 
 use super::cancel::Cancel;
 use super::client::Client;
-use super::content::{BlobStream, Expected, Ingests};
+use super::content::{BlobStream, Expected};
 use super::error::{Code, Error, Result};
 use super::images::{Descriptor, ImageRecord};
 use super::leases::lease_id;
+use super::manifest::{choose_manifest, diff_ids, is_index, parse_manifest};
 use super::platform::Platform;
+use super::progress::{LayerStatus, Phase, Progress, ProgressSink};
 use super::reference::Reference;
-use super::registry::{Fetched, Registry, RegistryOptions, MEDIA_DOCKER_LIST, MEDIA_OCI_INDEX};
+use super::registry::{Fetched, Registry, RegistryOptions};
+use super::tracked::Tracked;
+use super::unpack::UnpackTarget;
 use bytes::Bytes;
 use futures_util::{stream, StreamExt, TryStreamExt};
-use oci_spec::image::{ImageIndex, ImageManifest};
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use tokio::sync::oneshot;
 
 /// Long enough for any pull; the collector removes the lease by itself if we crash mid-way.
 const LEASE_EXPIRY: Duration = Duration::from_secs(3600);
 /// Cleanup after a failure or abort must not hang on a dead daemon.
-const CLEANUP_TIMEOUT: Duration = Duration::from_secs(10);
+const CLEANUP_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_SNAPSHOTTER: &str = "overlayfs";
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PullOptions {
     /// `os/arch[/variant]`; default: this host.
     pub platform: Option<String>,
@@ -30,6 +39,9 @@ pub struct PullOptions {
     pub max_concurrent_downloads: usize,
     /// Labels for the image record.
     pub labels: HashMap<String, String>,
+    pub unpack: bool,
+    pub snapshotter: String,
+    pub on_progress: Option<ProgressSink>,
 }
 
 impl Default for PullOptions {
@@ -39,6 +51,9 @@ impl Default for PullOptions {
             registry: RegistryOptions::default(),
             max_concurrent_downloads: 3,
             labels: HashMap::new(),
+            unpack: true,
+            snapshotter: DEFAULT_SNAPSHOTTER.to_string(),
+            on_progress: None,
         }
     }
 }
@@ -49,19 +64,17 @@ struct Blob {
     kind: &'static str,
     desc: Descriptor,
     labels: HashMap<String, String>,
-    /// Manifests and indexes are already in memory; other blobs are streamed from the registry.
+    /// Documents are already in memory; layers are streamed from the registry.
     bytes: Option<Bytes>,
 }
 
-fn is_index(media_type: &str) -> bool {
-    media_type == MEDIA_OCI_INDEX || media_type == MEDIA_DOCKER_LIST
-}
-
-fn invalid_document(what: &str, err: impl std::fmt::Display) -> Error {
-    Error::new(
-        Code::FailedPrecondition,
-        format!("{what}: the registry served an invalid document: {err}"),
-    )
+/// What a pull owns on the daemon while it runs, for cleanup after a failure or abort.
+struct Owned<'a> {
+    lease: &'a str,
+    ingests: Tracked,
+    snapshots: Tracked,
+    /// Set just before the image record is written when no record of that name existed.
+    creating_image: AtomicBool,
 }
 
 fn descriptor_of(fetched: &Fetched) -> Descriptor {
@@ -73,32 +86,22 @@ fn descriptor_of(fetched: &Fetched) -> Descriptor {
     }
 }
 
-fn oci_descriptor(d: &oci_spec::image::Descriptor) -> Descriptor {
-    Descriptor {
-        media_type: d.media_type().to_string(),
-        digest: d.digest().to_string(),
-        size: d.size(),
-        annotations: d.annotations().clone().unwrap_or_default(),
-    }
-}
+type Boxed<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
 
 impl Client {
-    /// Pulls `reference` into the content store and writes its image record.
-    pub async fn pull(
-        &self,
-        reference: &str,
-        options: PullOptions,
-        cancel: &Cancel,
-    ) -> Result<ImageRecord> {
+    /// Pulls `reference` into the content store (and snapshotter, with `unpack`) and writes its
+    /// image record. On failure or abort, everything it made is removed before it returns.
+    pub async fn pull(&self, reference: &str, options: PullOptions, cancel: &Cancel) -> Result<ImageRecord> {
         let reference = Reference::parse(reference)?;
         let platform = match &options.platform {
             Some(p) => Platform::parse(p)?,
             None => Platform::host(),
         };
         if options.max_concurrent_downloads == 0 {
-            return Err(Error::invalid_argument(
-                "maxConcurrentDownloads must be at least 1",
-            ));
+            return Err(Error::invalid_argument("maxConcurrentDownloads must be at least 1"));
+        }
+        if options.snapshotter.is_empty() {
+            return Err(Error::invalid_argument("snapshotter must not be empty"));
         }
         let registry = Registry::new(&reference, &options.registry)?;
         if cancel.is_cancelled() {
@@ -107,34 +110,42 @@ impl Client {
 
         let lease = lease_id("pull");
         self.create_lease(&lease, LEASE_EXPIRY).await?;
-        let ingests = Ingests::default();
+        let owned = Owned {
+            lease: &lease,
+            ingests: Tracked::default(),
+            snapshots: Tracked::default(),
+            creating_image: AtomicBool::new(false),
+        };
+        let progress = Progress::new(&reference.name(), options.on_progress.clone());
         let leased = self.with_lease(&lease);
-        let outcome = cancel
-            .run(
-                "pull",
-                leased.fetch_image(&reference, &platform, &registry, &options, &lease, &ingests),
-            )
-            .await;
+        let outcome =
+            cancel.run("pull", leased.fetch_image(&reference, &platform, &registry, &options, &owned, &progress)).await;
 
-        // Runs after success, failure and abort alike; the pull future is gone by now, so whatever
-        // it was writing is aborted and the lease (holding everything it wrote) released.
+        // The pull future is gone by now (finished or dropped): remove what it left half-made.
+        // After a failure the lease is deleted synchronously, so its content and snapshots are
+        // collected before the caller sees the error.
+        let failed = outcome.is_err();
         let cleanup = async {
-            for stale in ingests.take() {
+            for key in owned.snapshots.take() {
+                let _ = self.remove_snapshot(&options.snapshotter, &key).await;
+            }
+            for stale in owned.ingests.take() {
                 let _ = self.content_abort(&stale).await;
             }
-            self.delete_lease(&lease).await
+            if failed && owned.creating_image.load(Ordering::SeqCst) {
+                let _ = self.delete_image(&reference.name(), false, &Cancel::none()).await;
+            }
+            self.delete_lease(&lease, failed).await
         };
         let released = tokio::time::timeout(CLEANUP_TIMEOUT, cleanup).await;
         let image = outcome?;
         match released {
             Ok(done) => done?,
             Err(_) => {
-                return Err(Error::new(
-                    Code::DeadlineExceeded,
-                    format!("pull: releasing lease {lease} timed out"),
-                ))
+                return Err(Error::new(Code::DeadlineExceeded, format!("pull: releasing lease {lease} timed out")))
             }
         }
+        progress.phase(Phase::Done);
         Ok(image)
     }
 
@@ -144,8 +155,8 @@ impl Client {
         platform: &Platform,
         registry: &Registry,
         options: &PullOptions,
-        lease: &str,
-        ingests: &Ingests,
+        owned: &Owned<'_>,
+        progress: &Progress,
     ) -> Result<ImageRecord> {
         let name = reference.name();
         let top = registry.manifest(reference.object()).await?;
@@ -153,146 +164,117 @@ impl Client {
             if &top.digest != pinned {
                 return Err(Error::new(
                     Code::DataLoss,
-                    format!(
-                        "resolve {name}: the registry served content with digest {}",
-                        top.digest
-                    ),
+                    format!("resolve {name}: the registry served content with digest {}", top.digest),
                 ));
             }
         }
         let target = descriptor_of(&top);
         let mut documents = Vec::new();
         let manifest = if is_index(&top.media_type) {
-            let index =
-                ImageIndex::from_reader(&top.bytes[..]).map_err(|e| invalid_document(&name, e))?;
-            let mut available = Vec::new();
-            let mut chosen = None;
-            for m in index.manifests() {
-                let Some(p) = m.platform() else { continue };
-                let (os, arch) = (p.os().to_string(), p.architecture().to_string());
-                available.push(match p.variant() {
-                    Some(v) => format!("{os}/{arch}/{v}"),
-                    None => format!("{os}/{arch}"),
-                });
-                if chosen.is_none() && platform.matches(&os, &arch, p.variant().as_deref()) {
-                    chosen = Some(oci_descriptor(m));
-                }
-            }
-            let chosen = chosen.ok_or_else(|| {
-                Error::new(
-                    Code::NotFound,
-                    format!(
-                        "pull {name}: no manifest for platform {platform} (the index has {})",
-                        available.join(", ")
-                    ),
-                )
-            })?;
-            let labels = index
-                .manifests()
-                .iter()
-                .enumerate()
-                .map(|(i, m)| {
-                    (
-                        format!("containerd.io/gc.ref.content.m.{i}"),
-                        m.digest().to_string(),
-                    )
-                })
-                .collect();
-            documents.push(Blob {
-                kind: "index",
-                desc: target.clone(),
-                labels,
-                bytes: Some(top.bytes.clone()),
-            });
+            let (chosen, labels) = choose_manifest(&top.bytes, platform, &format!("pull {name}"))?;
+            progress.add_blob(&target.digest, &target.media_type, target.size, false, true);
+            documents.push(Blob { kind: "index", desc: target.clone(), labels, bytes: Some(top.bytes.clone()) });
             let fetched = registry.manifest(&chosen.digest).await?;
-            if fetched.digest != chosen.digest || fetched.bytes.len() as u64 != chosen.size {
-                return Err(Error::new(
-                    Code::DataLoss,
-                    format!(
-                        "pull {name}: manifest {} does not match its descriptor (got {}, {} bytes)",
-                        chosen.digest,
-                        fetched.digest,
-                        fetched.bytes.len()
-                    ),
-                ));
-            }
+            check_fetched(&fetched, &chosen, &name)?;
             fetched
         } else {
             top
         };
+        let manifest_desc = descriptor_of(&manifest);
+        let (config, layers, labels) = parse_manifest(&manifest.bytes, &format!("pull {name}"))?;
+        progress.add_blob(&manifest_desc.digest, &manifest_desc.media_type, manifest_desc.size, false, true);
+        documents.push(Blob { kind: "manifest", desc: manifest_desc, labels, bytes: Some(manifest.bytes.clone()) });
 
-        let parsed = ImageManifest::from_reader(&manifest.bytes[..])
-            .map_err(|e| invalid_document(&name, e))?;
-        let config = oci_descriptor(parsed.config());
-        let layers: Vec<Descriptor> = parsed.layers().iter().map(oci_descriptor).collect();
-        let mut labels = HashMap::from([(
-            "containerd.io/gc.ref.content.config".to_string(),
-            config.digest.clone(),
-        )]);
-        for (i, layer) in layers.iter().enumerate() {
-            labels.insert(
-                format!("containerd.io/gc.ref.content.l.{i}"),
-                layer.digest.clone(),
-            );
+        // The config is small and says what the layers unpack to: fetch it first.
+        let config_bytes = match self.content_read(&config.digest, config.size).await {
+            Ok(bytes) => bytes,
+            Err(e) if e.code == Code::NotFound => registry.blob_bytes(&config.digest, config.size).await?,
+            Err(e) => return Err(e),
+        };
+        let diff_ids = diff_ids(&config_bytes, layers.len(), &format!("pull {name}"))?;
+        progress.add_blob(&config.digest, &config.media_type, config.size, false, true);
+        let config_blob =
+            Blob { kind: "config", desc: config.clone(), labels: HashMap::new(), bytes: Some(config_bytes) };
+        self.store_blob(&config_blob, registry, owned, progress).await?;
+
+        // Layers stream in a few at a time (a digest seen twice is fetched once); each one's
+        // completion lets the unpacker go on, in order.
+        let mut waiting: HashMap<String, Vec<oneshot::Sender<()>>> = HashMap::new();
+        let mut ready = Vec::new();
+        let mut blobs: Vec<Blob> = Vec::new();
+        for (layer, diff_id) in layers.iter().zip(&diff_ids) {
+            let (tx, rx) = oneshot::channel();
+            ready.push(rx);
+            let senders = waiting.entry(layer.digest.clone()).or_default();
+            if senders.is_empty() {
+                progress.add_blob(&layer.digest, &layer.media_type, layer.size, true, false);
+                let labels = HashMap::from([("containerd.io/uncompressed".to_string(), diff_id.clone())]);
+                blobs.push(Blob { kind: "layer", desc: layer.clone(), labels, bytes: None });
+            }
+            senders.push(tx);
         }
-        documents.push(Blob {
-            kind: "manifest",
-            desc: descriptor_of(&manifest),
-            labels,
-            bytes: Some(manifest.bytes.clone()),
-        });
-
-        // Config and layers are streamed, a few at a time; a digest seen twice is fetched once.
-        let mut seen = std::collections::HashSet::new();
-        let blobs: Vec<Blob> = std::iter::once(Blob {
-            kind: "config",
-            desc: config,
-            labels: HashMap::new(),
-            bytes: None,
-        })
-        .chain(layers.into_iter().map(|desc| Blob {
-            kind: "layer",
-            desc,
-            labels: HashMap::new(),
-            bytes: None,
-        }))
-        .filter(|b| seen.insert(b.desc.digest.clone()))
-        .collect();
+        progress.phase(Phase::Downloading);
+        let waiting = std::sync::Mutex::new(waiting);
         // Boxed so the stream's future type has no higher-ranked lifetime (which defeats Send).
-        let downloads: Vec<
-            std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + '_>>,
-        > = blobs
+        let downloads: Vec<Boxed<'_>> = blobs
             .iter()
-            .map(|blob| Box::pin(self.store_blob(blob, registry, lease, ingests)) as _)
+            .map(|blob| {
+                let waiting = &waiting;
+                Box::pin(async move {
+                    self.store_blob(blob, registry, owned, progress).await?;
+                    let senders = waiting.lock().ok().and_then(|mut w| w.remove(&blob.desc.digest)).unwrap_or_default();
+                    for tx in senders {
+                        let _ = tx.send(());
+                    }
+                    Ok(())
+                }) as Boxed<'_>
+            })
             .collect();
-        stream::iter(downloads)
-            .buffer_unordered(options.max_concurrent_downloads)
-            .try_collect::<Vec<()>>()
-            .await?;
+        let fetch_all = async {
+            stream::iter(downloads).buffer_unordered(options.max_concurrent_downloads).try_collect::<Vec<()>>().await?;
+            if options.unpack {
+                progress.phase(Phase::Unpacking);
+            }
+            Ok::<_, Error>(())
+        };
+        let top_chain = if options.unpack {
+            let target = UnpackTarget {
+                snapshotter: &options.snapshotter,
+                lease: owned.lease,
+                active: &owned.snapshots,
+                progress,
+            };
+            let (_, top) = tokio::try_join!(fetch_all, self.unpack_layers(&layers, &diff_ids, ready, &target))?;
+            Some(top)
+        } else {
+            fetch_all.await?;
+            None
+        };
+
         // The documents last, so what their GC labels reference is already there.
         for blob in documents.iter().rev() {
-            self.store_blob(blob, registry, lease, ingests).await?;
+            self.store_blob(blob, registry, owned, progress).await?;
         }
+        if let Some(top) = top_chain {
+            let label = format!("containerd.io/gc.ref.snapshot.{}", options.snapshotter);
+            self.content_set_labels(&config.digest, HashMap::from([(label, top)])).await?;
+        }
+        let exists = match self.get_image(&name, &Cancel::none()).await {
+            Ok(_) => true,
+            Err(e) if e.code == Code::NotFound => false,
+            Err(e) => return Err(e),
+        };
+        owned.creating_image.store(!exists, Ordering::SeqCst);
         self.put_image(&name, &target, &options.labels).await
     }
 
     /// Brings one blob into the content store (or only labels it, if it is there already).
-    async fn store_blob(
-        &self,
-        blob: &Blob,
-        registry: &Registry,
-        lease: &str,
-        ingests: &Ingests,
-    ) -> Result<()> {
+    async fn store_blob(&self, blob: &Blob, registry: &Registry, owned: &Owned<'_>, progress: &Progress) -> Result<()> {
         let mut labels = blob.labels.clone();
         let source_key = format!("containerd.io/distribution.source.{}", registry.host);
         let digest = blob.desc.digest.as_str();
         if let Some(info) = self.content_info(digest).await? {
-            let sources = info
-                .labels
-                .get(&source_key)
-                .map(String::as_str)
-                .unwrap_or("");
+            let sources = info.labels.get(&source_key).map(String::as_str).unwrap_or("");
             if !sources.split(',').any(|r| r == registry.repository) {
                 let joined = if sources.is_empty() {
                     registry.repository.clone()
@@ -301,23 +283,49 @@ impl Client {
                 };
                 labels.insert(source_key, joined);
             }
-            self.lease_content(lease, digest).await?;
-            return self.content_set_labels(digest, labels).await;
+            self.lease_resource(owned.lease, digest, "content").await?;
+            self.content_set_labels(digest, labels).await?;
+            if blob.bytes.is_none() {
+                progress.bytes(digest, blob.desc.size);
+                progress.layer_status(digest, LayerStatus::Exists);
+            }
+            return Ok(());
         }
         labels.insert(source_key, registry.repository.clone());
         let reference = format!("{}-{}", blob.kind, digest);
-        let expected = Expected {
-            digest,
-            size: blob.desc.size,
-        };
+        let expected = Expected { digest, size: blob.desc.size };
         let open = || async {
             let body: BlobStream = match &blob.bytes {
                 Some(bytes) => Box::pin(stream::once(std::future::ready(Ok(bytes.clone())))),
-                None => Box::pin(registry.blob(digest).await?),
+                None => {
+                    progress.layer_status(digest, LayerStatus::Downloading);
+                    Box::pin(registry.blob(digest).await?)
+                }
             };
             Ok(body)
         };
-        self.write_blob(&reference, expected, &labels, ingests, open, &|_| {})
-            .await
+        let count = |n: u64| {
+            if blob.bytes.is_none() {
+                progress.bytes(digest, n);
+            }
+        };
+        self.write_blob(&reference, expected, &labels, &owned.ingests, open, &count).await?;
+        progress.layer_status(digest, LayerStatus::Downloaded);
+        Ok(())
     }
+}
+
+fn check_fetched(fetched: &Fetched, expected: &Descriptor, name: &str) -> Result<()> {
+    if fetched.digest != expected.digest || fetched.bytes.len() as u64 != expected.size {
+        return Err(Error::new(
+            Code::DataLoss,
+            format!(
+                "pull {name}: {} does not match its descriptor (got {}, {} bytes)",
+                expected.digest,
+                fetched.digest,
+                fetched.bytes.len()
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -19,11 +19,7 @@ pub struct Reference {
 
 impl Reference {
     pub fn parse(text: &str) -> Result<Reference> {
-        let bad = |why: &str| {
-            Err(Error::invalid_argument(format!(
-                "invalid image reference {text:?}: {why}"
-            )))
-        };
+        let bad = |why: &str| Err(Error::invalid_argument(format!("invalid image reference {text:?}: {why}")));
         if text.is_empty() {
             return bad("must not be empty");
         }
@@ -41,25 +37,16 @@ impl Reference {
         };
         // A tag is the part after the last ':' that is not followed by a '/' (else it is a port).
         let (name, tag) = match rest.rfind(':') {
-            Some(i) if !rest[i + 1..].contains('/') => {
-                (&rest[..i], Some(rest[i + 1..].to_string()))
-            }
+            Some(i) if !rest[i + 1..].contains('/') => (&rest[..i], Some(rest[i + 1..].to_string())),
             _ => (rest, None),
         };
         if let Some(tag) = &tag {
             let valid = !tag.is_empty()
                 && tag.len() <= 128
-                && tag
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-                && tag
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+                && tag.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                && tag.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
             if !valid {
-                return bad(
-                    "the tag must be 1-128 of [A-Za-z0-9_.-], not starting with '.' or '-'",
-                );
+                return bad("the tag must be 1-128 of [A-Za-z0-9_.-], not starting with '.' or '-'");
             }
         }
         let (domain, path) = match name.split_once('/') {
@@ -75,31 +62,16 @@ impl Reference {
         if !valid_domain(&domain) {
             return bad("the registry host is not a valid host[:port]");
         }
-        let repository = if domain == DOCKER_HUB && !path.contains('/') {
-            format!("library/{path}")
-        } else {
-            path
-        };
+        let repository = if domain == DOCKER_HUB && !path.contains('/') { format!("library/{path}") } else { path };
         if let Err(why) = validate_repository(&repository) {
             return bad(&why);
         }
         if domain.len() + 1 + repository.len() > MAX_NAME_LEN {
-            return bad(&format!(
-                "the name is longer than {MAX_NAME_LEN} characters"
-            ));
+            return bad(&format!("the name is longer than {MAX_NAME_LEN} characters"));
         }
         // Without tag or digest the tag is `latest`.
-        let tag = if tag.is_none() && digest.is_none() {
-            Some("latest".to_string())
-        } else {
-            tag
-        };
-        Ok(Reference {
-            domain,
-            repository,
-            tag,
-            digest,
-        })
+        let tag = if tag.is_none() && digest.is_none() { Some("latest".to_string()) } else { tag };
+        Ok(Reference { domain, repository, tag, digest })
     }
 
     /// The full normalised name containerd stores images under.
@@ -118,10 +90,7 @@ impl Reference {
 
     /// What to ask the registry's manifest endpoint for: the digest if pinned, else the tag.
     pub fn object(&self) -> &str {
-        self.digest
-            .as_deref()
-            .or(self.tag.as_deref())
-            .unwrap_or("latest")
+        self.digest.as_deref().or(self.tag.as_deref()).unwrap_or("latest")
     }
 
     /// The host to talk HTTP to (Docker Hub's API lives on another name).
@@ -161,9 +130,7 @@ fn valid_domain(domain: &str) -> bool {
         }
     }
     if let Some(ip6) = host.strip_prefix('[') {
-        return ip6
-            .strip_suffix(']')
-            .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok());
+        return ip6.strip_suffix(']').is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok());
     }
     !host.is_empty()
         && host.split('.').all(|label| {
@@ -179,15 +146,9 @@ fn validate_repository(repository: &str) -> std::result::Result<(), String> {
     for component in repository.split('/') {
         let chars: Vec<char> = component.chars().collect();
         let ok = !chars.is_empty()
-            && chars
-                .first()
-                .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && chars
-                .last()
-                .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && chars.iter().all(|c| {
-                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
-            })
+            && chars.first().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && chars.last().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && chars.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
             && !component.contains("..")
             && !component.contains("___")
             && !component.contains("._")
@@ -211,16 +172,13 @@ pub fn validate_digest(digest: &str) -> std::result::Result<(), String> {
         Some(("sha256", hex)) => hex.len() == 64,
         Some(("sha512", hex)) => hex.len() == 128,
         _ => false,
-    } && digest.split_once(':').is_some_and(|(_, hex)| {
-        hex.chars()
-            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
-    });
+    } && digest
+        .split_once(':')
+        .is_some_and(|(_, hex)| hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)));
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "{digest:?} is not a digest (sha256:<64 lowercase hex>)"
-        ))
+        Err(format!("{digest:?} is not a digest (sha256:<64 lowercase hex>)"))
     }
 }
 
@@ -236,17 +194,11 @@ mod tests {
             ("busybox", "docker.io/library/busybox:latest"),
             ("busybox:1.36", "docker.io/library/busybox:1.36"),
             ("user/app", "docker.io/user/app:latest"),
-            (
-                "docker.io/library/busybox:latest",
-                "docker.io/library/busybox:latest",
-            ),
+            ("docker.io/library/busybox:latest", "docker.io/library/busybox:latest"),
             ("127.0.0.1:5000/busybox", "127.0.0.1:5000/busybox:latest"),
             ("localhost/a/b:v1", "localhost/a/b:v1"),
             ("ghcr.io/org/img:tag", "ghcr.io/org/img:tag"),
-            (
-                "reg.example.com:443/x_y/z__w-1.2:T_a.g-9",
-                "reg.example.com:443/x_y/z__w-1.2:T_a.g-9",
-            ),
+            ("reg.example.com:443/x_y/z__w-1.2:T_a.g-9", "reg.example.com:443/x_y/z__w-1.2:T_a.g-9"),
         ];
         for (input, name) in cases {
             assert_eq!(Reference::parse(input).unwrap().name(), name, "{input}");
@@ -287,10 +239,7 @@ mod tests {
 
     #[test]
     fn hosts() {
-        assert_eq!(
-            Reference::parse("busybox").unwrap().api_host(),
-            "registry-1.docker.io"
-        );
+        assert_eq!(Reference::parse("busybox").unwrap().api_host(), "registry-1.docker.io");
         assert!(Reference::parse("127.0.0.1:5000/x").unwrap().is_loopback());
         assert!(Reference::parse("localhost:5000/x").unwrap().is_loopback());
         assert!(Reference::parse("[::1]:5000/x").unwrap().is_loopback());

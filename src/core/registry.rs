@@ -71,9 +71,7 @@ pub struct Registry {
 
 impl Registry {
     pub fn new(reference: &Reference, options: &RegistryOptions) -> Result<Registry> {
-        let plain = options
-            .plain_http
-            .unwrap_or_else(|| reference.is_loopback());
+        let plain = options.plain_http.unwrap_or_else(|| reference.is_loopback());
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(30))
             .user_agent(concat!("containerd-napi/", env!("CARGO_PKG_VERSION")))
@@ -82,28 +80,16 @@ impl Registry {
             let certs = reqwest::Certificate::from_pem_bundle(pem)
                 .ok()
                 .filter(|c| !c.is_empty())
-                .ok_or_else(|| {
-                    Error::invalid_argument(
-                        "tls.ca must be PEM contents (-----BEGIN CERTIFICATE-----)",
-                    )
-                })?;
+                .ok_or_else(|| Error::invalid_argument("tls.ca must be PEM contents (-----BEGIN CERTIFICATE-----)"))?;
             for cert in certs {
                 builder = builder.add_root_certificate(cert);
             }
         }
-        let http = builder.build().map_err(|e| {
-            Error::new(
-                Code::Internal,
-                format!("cannot set up the HTTP client: {e}"),
-            )
-        })?;
+        let http =
+            builder.build().map_err(|e| Error::new(Code::Internal, format!("cannot set up the HTTP client: {e}")))?;
         Ok(Registry {
             http,
-            base: format!(
-                "{}://{}",
-                if plain { "http" } else { "https" },
-                reference.api_host()
-            ),
+            base: format!("{}://{}", if plain { "http" } else { "https" }, reference.api_host()),
             host: reference.domain.clone(),
             repository: reference.repository.clone(),
             credentials: options.credentials.clone(),
@@ -115,26 +101,15 @@ impl Registry {
     pub async fn manifest(&self, object: &str) -> Result<Fetched> {
         let url = format!("{}/v2/{}/manifests/{}", self.base, self.repository, object);
         let what = format!("resolve {}/{}:{object}", self.host, self.repository);
-        let accept = [
-            MEDIA_OCI_INDEX,
-            MEDIA_DOCKER_LIST,
-            MEDIA_OCI_MANIFEST,
-            MEDIA_DOCKER_MANIFEST,
-        ]
-        .join(", ");
-        let response = self
-            .send(&what, || self.http.get(&url).header(ACCEPT, &accept))
-            .await?;
+        let accept = [MEDIA_OCI_INDEX, MEDIA_DOCKER_LIST, MEDIA_OCI_MANIFEST, MEDIA_DOCKER_MANIFEST].join(", ");
+        let response = self.send(&what, || self.http.get(&url).header(ACCEPT, &accept)).await?;
         let media_type = response
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or(v).trim().to_string())
             .unwrap_or_default();
-        if response
-            .content_length()
-            .is_some_and(|n| n > MAX_MANIFEST_BYTES as u64)
-        {
+        if response.content_length().is_some_and(|n| n > MAX_MANIFEST_BYTES as u64) {
             return Err(Error::new(
                 Code::ResourceExhausted,
                 format!("{what}: manifest larger than {MAX_MANIFEST_BYTES} bytes"),
@@ -168,25 +143,47 @@ impl Registry {
             media_type
         };
         let digest = super::digest::sha256(&bytes);
-        Ok(Fetched {
-            bytes: Bytes::from(bytes),
-            media_type,
-            digest,
-        })
+        Ok(Fetched { bytes: Bytes::from(bytes), media_type, digest })
     }
 
     /// GET a blob; the body is streamed, never held whole.
-    pub async fn blob(
-        &self,
-        digest: &str,
-    ) -> Result<impl Stream<Item = Result<Bytes>> + Send + 'static> {
+    pub async fn blob(&self, digest: &str) -> Result<impl Stream<Item = Result<Bytes>> + Send + 'static> {
         let url = format!("{}/v2/{}/blobs/{}", self.base, self.repository, digest);
         let what = format!("fetch {digest} from {}/{}", self.host, self.repository);
         let response = self.send(&what, || self.http.get(&url)).await?;
         let host = self.host.clone();
-        Ok(response
-            .bytes_stream()
-            .map(move |chunk| chunk.map_err(|e| Error::from_http(&what, &host, &e))))
+        Ok(response.bytes_stream().map(move |chunk| chunk.map_err(|e| Error::from_http(&what, &host, &e))))
+    }
+
+    /// A small blob (an image config) whole, checked against its digest and size.
+    pub async fn blob_bytes(&self, digest: &str, size: u64) -> Result<Bytes> {
+        let what = format!("fetch {digest} from {}/{}", self.host, self.repository);
+        if size > MAX_MANIFEST_BYTES as u64 {
+            return Err(Error::new(
+                Code::ResourceExhausted,
+                format!("{what}: {size} bytes is too large for an image config"),
+            ));
+        }
+        let mut body = self.blob(digest).await?;
+        let mut bytes = Vec::with_capacity(size as usize);
+        while let Some(chunk) = body.next().await {
+            bytes.extend_from_slice(&chunk?);
+            if bytes.len() as u64 > size {
+                break;
+            }
+        }
+        let actual = super::digest::sha256(&bytes);
+        if bytes.len() as u64 != size || actual != digest {
+            return Err(Error {
+                code: Code::DataLoss,
+                message: format!(
+                    "{what}: the bytes received do not match their digest (got {actual}, {} bytes)",
+                    bytes.len()
+                ),
+                details: Some(format!("expected {digest}, got {actual}")),
+            });
+        }
+        Ok(Bytes::from(bytes))
     }
 
     /// Sends with the current authorization; on a 401 answers the challenge once and retries.
@@ -194,11 +191,8 @@ impl Registry {
         let current = self.authorization.lock().await.clone();
         let response = self.attempt(what, request(), current.as_ref()).await?;
         let response = if response.status() == StatusCode::UNAUTHORIZED {
-            let challenge = response
-                .headers()
-                .get(WWW_AUTHENTICATE)
-                .and_then(|v| v.to_str().ok())
-                .map(Challenge::parse);
+            let challenge =
+                response.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(Challenge::parse);
             let Some(challenge) = challenge else {
                 return Err(self.status_error(what, response).await);
             };
@@ -215,20 +209,12 @@ impl Registry {
         }
     }
 
-    async fn attempt(
-        &self,
-        what: &str,
-        request: RequestBuilder,
-        auth: Option<&HeaderValue>,
-    ) -> Result<Response> {
+    async fn attempt(&self, what: &str, request: RequestBuilder, auth: Option<&HeaderValue>) -> Result<Response> {
         let request = match auth {
             Some(value) => request.header(AUTHORIZATION, value.clone()),
             None => request,
         };
-        request
-            .send()
-            .await
-            .map_err(|e| Error::from_http(what, &self.host, &e))
+        request.send().await.map_err(|e| Error::from_http(what, &self.host, &e))
     }
 
     async fn status_error(&self, what: &str, response: Response) -> Error {
@@ -236,8 +222,7 @@ impl Registry {
         let body = response.text().await.unwrap_or_default();
         let mut err = Error::from_registry_status(what, &self.host, status, &body);
         if status == 401 && self.credentials.is_none() {
-            err.message
-                .push_str(" (no credentials were given or found in the docker config)");
+            err.message.push_str(" (no credentials were given or found in the docker config)");
         }
         err
     }
@@ -264,9 +249,8 @@ impl Registry {
                 ))
             }
         };
-        HeaderValue::from_str(&header).map_err(|_| {
-            Error::invalid_argument("credentials contain characters not allowed in an HTTP header")
-        })
+        HeaderValue::from_str(&header)
+            .map_err(|_| Error::invalid_argument("credentials contain characters not allowed in an HTTP header"))
     }
 
     /// Asks the challenge's token service for a pull token, with basic credentials if we have them.
@@ -279,17 +263,11 @@ impl Registry {
         let realm = challenge.params.get("realm").ok_or_else(|| {
             Error::new(
                 Code::Unauthenticated,
-                format!(
-                    "{what}: registry {} sent a bearer challenge without a realm",
-                    self.host
-                ),
+                format!("{what}: registry {} sent a bearer challenge without a realm", self.host),
             )
         })?;
-        let scope = challenge
-            .params
-            .get("scope")
-            .cloned()
-            .unwrap_or_else(|| format!("repository:{}:pull", self.repository));
+        let scope =
+            challenge.params.get("scope").cloned().unwrap_or_else(|| format!("repository:{}:pull", self.repository));
         let mut query = vec![("scope", scope)];
         if let Some(service) = challenge.params.get("service") {
             query.push(("service", service.clone()));
@@ -307,10 +285,7 @@ impl Registry {
                 })
             })
             .unwrap_or_else(|| realm.clone());
-        let response = request
-            .send()
-            .await
-            .map_err(|e| Error::from_http(what, &token_host, &e))?;
+        let response = request.send().await.map_err(|e| Error::from_http(what, &token_host, &e))?;
         if !response.status().is_success() {
             let status = response.status().as_u16();
             let body = response.text().await.unwrap_or_default();
@@ -340,16 +315,9 @@ impl Registry {
                 format!("{what}: the token service answered something that is not a token: {e}"),
             )
         })?;
-        answer
-            .token
-            .or(answer.access_token)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                Error::new(
-                    Code::Unauthenticated,
-                    format!("{what}: the token service answered without a token"),
-                )
-            })
+        answer.token.or(answer.access_token).filter(|t| !t.is_empty()).ok_or_else(|| {
+            Error::new(Code::Unauthenticated, format!("{what}: the token service answered without a token"))
+        })
     }
 }
 
@@ -385,19 +353,11 @@ impl Challenge {
                     }
                 }
             } else {
-                value = chars
-                    .by_ref()
-                    .take_while(|c| *c != ',')
-                    .collect::<String>()
-                    .trim()
-                    .to_string();
+                value = chars.by_ref().take_while(|c| *c != ',').collect::<String>().trim().to_string();
             }
             params.insert(key.trim().to_ascii_lowercase(), value);
         }
-        Challenge {
-            scheme: scheme.to_ascii_lowercase(),
-            params,
-        }
+        Challenge { scheme: scheme.to_ascii_lowercase(), params }
     }
 }
 
@@ -421,32 +381,18 @@ mod tests {
 
     #[test]
     fn credentials_never_print() {
-        let c = Credentials::Basic {
-            username: "u".into(),
-            password: "hunter2".into(),
-        };
+        let c = Credentials::Basic { username: "u".into(), password: "hunter2".into() };
         assert!(!format!("{c:?}").contains("hunter2"));
         assert!(!format!("{:?}", Credentials::Token("tok123".into())).contains("tok123"));
     }
 
     #[test]
     fn loopback_registries_default_to_plain_http() {
-        let local = Registry::new(
-            &Reference::parse("127.0.0.1:5000/a").unwrap(),
-            &RegistryOptions::default(),
-        )
-        .unwrap();
+        let local = Registry::new(&Reference::parse("127.0.0.1:5000/a").unwrap(), &RegistryOptions::default()).unwrap();
         assert!(local.base.starts_with("http://"));
-        let remote = Registry::new(
-            &Reference::parse("ghcr.io/a").unwrap(),
-            &RegistryOptions::default(),
-        )
-        .unwrap();
+        let remote = Registry::new(&Reference::parse("ghcr.io/a").unwrap(), &RegistryOptions::default()).unwrap();
         assert!(remote.base.starts_with("https://"));
-        let bad_ca = RegistryOptions {
-            ca: Some(b"/etc/ca.pem".to_vec()),
-            ..Default::default()
-        };
+        let bad_ca = RegistryOptions { ca: Some(b"/etc/ca.pem".to_vec()), ..Default::default() };
         assert!(Registry::new(&Reference::parse("ghcr.io/a").unwrap(), &bad_ca).is_err());
     }
 }

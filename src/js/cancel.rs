@@ -14,9 +14,7 @@ impl CancelHandle {
     #[napi(constructor)]
     #[allow(clippy::new_without_default)]
     pub fn new() -> CancelHandle {
-        CancelHandle {
-            token: CancellationToken::new(),
-        }
+        CancelHandle { token: CancellationToken::new() }
     }
 
     #[napi]

@@ -119,10 +119,7 @@ impl NativeClient {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
         spawn(env, async move {
             let v = client.version(&cancel).await?;
-            Ok(VersionInfo {
-                version: v.version,
-                revision: v.revision,
-            })
+            Ok(VersionInfo { version: v.version, revision: v.revision })
         })
     }
 
@@ -157,13 +154,7 @@ impl NativeClient {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
         spawn(env, async move {
             let list = client.list_namespaces(&cancel).await?;
-            Ok(list
-                .into_iter()
-                .map(|n| NamespaceInfo {
-                    name: n.name,
-                    labels: n.labels,
-                })
-                .collect())
+            Ok(list.into_iter().map(|n| NamespaceInfo { name: n.name, labels: n.labels }).collect())
         })
     }
 
@@ -176,11 +167,7 @@ impl NativeClient {
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, ()>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
-        spawn(env, async move {
-            client
-                .create_namespace(&name, labels.unwrap_or_default(), &cancel)
-                .await
-        })
+        spawn(env, async move { client.create_namespace(&name, labels.unwrap_or_default(), &cancel).await })
     }
 
     #[napi]
@@ -191,9 +178,6 @@ impl NativeClient {
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, ()>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
-        spawn(
-            env,
-            async move { client.delete_namespace(&name, &cancel).await },
-        )
+        spawn(env, async move { client.delete_namespace(&name, &cancel).await })
     }
 }

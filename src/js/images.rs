@@ -5,6 +5,7 @@ use super::client::{spawn, NativeClient};
 use crate::core;
 use crate::core::registry::{Credentials, RegistryOptions};
 use napi::bindgen_prelude::{Buffer, PromiseRaw};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Result};
 use napi_derive::napi;
 use std::collections::HashMap;
@@ -31,7 +32,55 @@ pub struct NativePullOptions {
     pub labels: Option<HashMap<String, String>>,
     pub tls: Option<RegistryTls>,
     pub auth: Option<RegistryAuth>,
+    pub unpack: Option<bool>,
+    pub snapshotter: Option<String>,
 }
+
+#[napi(object)]
+pub struct LayerProgressInfo {
+    pub digest: String,
+    pub media_type: String,
+    pub size: f64,
+    pub downloaded: f64,
+    #[napi(ts_type = "'waiting' | 'downloading' | 'exists' | 'downloaded' | 'unpacking' | 'unpacked'")]
+    pub status: String,
+}
+
+#[napi(object)]
+pub struct PullProgressInfo {
+    #[napi(js_name = "ref")]
+    pub reference: String,
+    #[napi(ts_type = "'resolving' | 'downloading' | 'unpacking' | 'done'")]
+    pub phase: String,
+    pub total_bytes: f64,
+    pub downloaded_bytes: f64,
+    pub layers: Vec<LayerProgressInfo>,
+}
+
+impl From<core::progress::PullProgress> for PullProgressInfo {
+    fn from(p: core::progress::PullProgress) -> PullProgressInfo {
+        PullProgressInfo {
+            reference: p.reference,
+            phase: p.phase.as_str().to_string(),
+            total_bytes: p.total_bytes as f64,
+            downloaded_bytes: p.downloaded_bytes as f64,
+            layers: p
+                .layers
+                .into_iter()
+                .map(|l| LayerProgressInfo {
+                    digest: l.digest,
+                    media_type: l.media_type,
+                    size: l.size as f64,
+                    downloaded: l.downloaded as f64,
+                    status: l.status.as_str().to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The JS progress callback, called without waiting for it (index.js guards it against throws).
+pub type ProgressCallback = ThreadsafeFunction<PullProgressInfo, (), PullProgressInfo, napi::Status, false>;
 
 #[napi(object)]
 pub struct DescriptorInfo {
@@ -68,7 +117,11 @@ impl From<core::images::ImageRecord> for ImageInfo {
     }
 }
 
-fn pull_options(options: Option<NativePullOptions>, host: Option<&str>) -> core::pull::PullOptions {
+fn pull_options(
+    options: Option<NativePullOptions>,
+    host: Option<&str>,
+    on_progress: Option<ProgressCallback>,
+) -> core::pull::PullOptions {
     let o = options.unwrap_or(NativePullOptions {
         platform: None,
         plain_http: None,
@@ -76,19 +129,14 @@ fn pull_options(options: Option<NativePullOptions>, host: Option<&str>) -> core:
         labels: None,
         tls: None,
         auth: None,
+        unpack: None,
+        snapshotter: None,
     });
     let credentials = match o.auth {
-        Some(RegistryAuth {
-            token: Some(token), ..
-        }) => Some(Credentials::Token(token)),
-        Some(RegistryAuth {
-            username: Some(username),
-            password,
-            ..
-        }) => Some(Credentials::Basic {
-            username,
-            password: password.unwrap_or_default(),
-        }),
+        Some(RegistryAuth { token: Some(token), .. }) => Some(Credentials::Token(token)),
+        Some(RegistryAuth { username: Some(username), password, .. }) => {
+            Some(Credentials::Basic { username, password: password.unwrap_or_default() })
+        }
         // Read on the JS thread, at pull time.
         _ => host.and_then(core::credentials::from_docker_config),
     };
@@ -98,21 +146,19 @@ fn pull_options(options: Option<NativePullOptions>, host: Option<&str>) -> core:
         registry: RegistryOptions {
             // Passing tls options means HTTPS, also for a loopback registry.
             plain_http: o.plain_http.or(o.tls.as_ref().map(|_| false)),
-            ca: o
-                .tls
-                .as_ref()
-                .and_then(|t| t.ca.as_ref().map(|b| b.to_vec())),
-            insecure_skip_verify: o
-                .tls
-                .as_ref()
-                .and_then(|t| t.insecure_skip_verify)
-                .unwrap_or(false),
+            ca: o.tls.as_ref().and_then(|t| t.ca.as_ref().map(|b| b.to_vec())),
+            insecure_skip_verify: o.tls.as_ref().and_then(|t| t.insecure_skip_verify).unwrap_or(false),
             credentials,
         },
-        max_concurrent_downloads: o
-            .max_concurrent_downloads
-            .map_or(defaults.max_concurrent_downloads, |n| n as usize),
+        max_concurrent_downloads: o.max_concurrent_downloads.map_or(defaults.max_concurrent_downloads, |n| n as usize),
         labels: o.labels.unwrap_or_default(),
+        unpack: o.unpack.unwrap_or(defaults.unpack),
+        snapshotter: o.snapshotter.unwrap_or(defaults.snapshotter),
+        on_progress: on_progress.map(|f| {
+            std::sync::Arc::new(move |p: core::progress::PullProgress| {
+                f.call(p.into(), ThreadsafeFunctionCallMode::NonBlocking);
+            }) as core::progress::ProgressSink
+        }),
     }
 }
 
@@ -124,16 +170,67 @@ impl NativeClient {
         env: &'env Env,
         reference: String,
         options: Option<NativePullOptions>,
+        on_progress: Option<ProgressCallback>,
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, ImageInfo>> {
-        let host = core::reference::Reference::parse(&reference)
-            .ok()
-            .map(|r| r.domain);
-        let options = pull_options(options, host.as_deref());
+        let host = core::reference::Reference::parse(&reference).ok().map(|r| r.domain);
+        let options = pull_options(options, host.as_deref(), on_progress);
+        let (client, cancel) = (self.inner.clone(), from_handle(cancel));
+        spawn(env, async move { Ok(client.pull(&reference, options, &cancel).await?.into()) })
+    }
+
+    /// The image config (OCI JSON text; index.js parses it).
+    #[napi]
+    pub fn image_config<'env>(
+        &self,
+        env: &'env Env,
+        name: String,
+        platform: Option<String>,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, String>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
         spawn(env, async move {
-            Ok(client.pull(&reference, options, &cancel).await?.into())
+            let resolved = client.resolve_image(&name, platform.as_deref(), &cancel).await?;
+            Ok(String::from_utf8_lossy(&resolved.config_bytes).into_owned())
         })
+    }
+
+    #[napi]
+    pub fn image_size<'env>(
+        &self,
+        env: &'env Env,
+        name: String,
+        platform: Option<String>,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, f64>> {
+        let (client, cancel) = (self.inner.clone(), from_handle(cancel));
+        spawn(env, async move { Ok(client.image_size(&name, platform.as_deref(), &cancel).await? as f64) })
+    }
+
+    #[napi]
+    pub fn image_unpack<'env>(
+        &self,
+        env: &'env Env,
+        name: String,
+        snapshotter: Option<String>,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, ()>> {
+        let (client, cancel) = (self.inner.clone(), from_handle(cancel));
+        let snapshotter = snapshotter.unwrap_or_else(|| core::pull::DEFAULT_SNAPSHOTTER.to_string());
+        spawn(env, async move { client.image_unpack(&name, &snapshotter, &cancel).await })
+    }
+
+    #[napi]
+    pub fn image_is_unpacked<'env>(
+        &self,
+        env: &'env Env,
+        name: String,
+        snapshotter: Option<String>,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, bool>> {
+        let (client, cancel) = (self.inner.clone(), from_handle(cancel));
+        let snapshotter = snapshotter.unwrap_or_else(|| core::pull::DEFAULT_SNAPSHOTTER.to_string());
+        spawn(env, async move { client.image_is_unpacked(&name, &snapshotter, &cancel).await })
     }
 
     #[napi]
@@ -144,9 +241,7 @@ impl NativeClient {
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, ImageInfo>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
-        spawn(env, async move {
-            Ok(client.get_image(&name, &cancel).await?.into())
-        })
+        spawn(env, async move { Ok(client.get_image(&name, &cancel).await?.into()) })
     }
 
     #[napi]
@@ -158,9 +253,7 @@ impl NativeClient {
     ) -> Result<PromiseRaw<'env, Vec<ImageInfo>>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
         spawn(env, async move {
-            let list = client
-                .list_images(filters.unwrap_or_default(), &cancel)
-                .await?;
+            let list = client.list_images(filters.unwrap_or_default(), &cancel).await?;
             Ok(list.into_iter().map(ImageInfo::from).collect())
         })
     }
@@ -174,10 +267,6 @@ impl NativeClient {
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, ()>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
-        spawn(env, async move {
-            client
-                .delete_image(&name, sync.unwrap_or(false), &cancel)
-                .await
-        })
+        spawn(env, async move { client.delete_image(&name, sync.unwrap_or(false), &cancel).await })
     }
 }
