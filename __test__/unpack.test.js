@@ -1,0 +1,145 @@
+'use strict'
+// Pull, part 2: unpack into snapshots (checked by running the images with ctr), GC safety,
+// progress, abort, and the Image methods.
+
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+const { execFileSync } = require('node:child_process')
+const fs = require('node:fs')
+const { Client, CancelledError, InvalidArgumentError, NotFoundError } = require('..')
+const { sandbox, uniqueName, rejectsWith } = require('./helpers.js')
+
+const sb = sandbox()
+const ctr = (ns, ...args) => execFileSync('ctr', ['-a', sb.address, '-n', ns, ...args], { encoding: 'utf8' })
+const lines = (text) => text.split('\n').filter(Boolean)
+const run = (ns, ref, ...cmd) => ctr(ns, 'run', '--rm', ref, uniqueName('c'), ...cmd)
+const snapshotKeys = (ns) => lines(ctr(ns, 'snapshots', 'ls')).slice(1).map((l) => l.split(/\s+/)[0])
+const contentDigests = (ns) => new Set(lines(ctr(ns, 'content', 'ls', '-q')))
+
+async function client() {
+  return Client.connect({ address: sb.address, namespace: uniqueName('unpack') })
+}
+
+/** After a failed or aborted pull: no lease, ingest, snapshot, image, nor the image's blobs. */
+function assertNothingLeft(ns, digests = []) {
+  assert.deepEqual(lines(ctr(ns, 'leases', 'ls', '-q')), [], 'leases left')
+  assert.deepEqual(lines(ctr(ns, 'content', 'active')).slice(1), [], 'ingests left')
+  assert.deepEqual(snapshotKeys(ns), [], 'snapshots left')
+  assert.deepEqual(lines(ctr(ns, 'images', 'ls', '-q')), [], 'images left')
+  const present = contentDigests(ns)
+  for (const d of digests) assert.ok(!present.has(d), `blob ${d} left`)
+}
+
+/** The ELF machine of /bin/busybox inside a committed snapshot, read through a ctr view mount. */
+function busyboxMachine(ns, chainId) {
+  const key = uniqueName('view')
+  const mounts = JSON.parse(ctr(ns, 'snapshots', 'view', '--mounts', key, chainId))
+  try {
+    // A view of a single-layer chain is a read-only bind mount of that layer's directory.
+    assert.equal(mounts.length, 1)
+    assert.equal(mounts[0].Type, 'bind', JSON.stringify(mounts))
+    const dir = mounts[0].Source
+    const header = Buffer.alloc(20)
+    const fd = fs.openSync(`${dir}/bin/busybox`, 'r')
+    fs.readSync(fd, header, 0, 20, 0)
+    fs.closeSync(fd)
+    return header.readUInt16LE(18)
+  } finally {
+    ctr(ns, 'snapshots', 'rm', key)
+  }
+}
+
+test('every fixture pulls, unpacks and runs with ctr', async () => {
+  const c = await client()
+  const ns = c.namespace
+  for (const name of ['busybox', 'v2s2', 'multiarch']) {
+    const img = await c.pull(sb.images[name])
+    assert.equal(await img.isUnpacked(), true)
+    assert.match(run(ns, sb.images[name], 'echo', `hello from ${name}`), new RegExp(`hello from ${name}`))
+  }
+  await c.pull(sb.images.multilayer)
+  assert.equal(run(ns, sb.images.multilayer, 'cat', '/data/keep.txt', '/data/layer3.txt'), 'keep\nlayer3\n')
+  // The third layer's whiteout really deleted the second layer's file.
+  assert.equal(run(ns, sb.images.multilayer, 'sh', '-c', 'test -e /data/gone.txt && echo present || echo gone'), 'gone\n')
+  assert.deepEqual(lines(ctr(ns, 'leases', 'ls', '-q')), [])
+  assert.ok(!snapshotKeys(ns).some((k) => k.startsWith('extract-')))
+  await c.close()
+})
+
+test('an arm64 pull unpacks the arm64 layer', async () => {
+  const c = await client()
+  const arm64 = sb.fixtures.multiarch.platforms.find((p) => p.architecture === 'arm64')
+  await c.pull(sb.images.multiarch, { platform: 'linux/arm64' })
+  assert.deepEqual(snapshotKeys(c.namespace), [arm64.layers[0].diffId])
+  assert.equal(busyboxMachine(c.namespace, arm64.layers[0].diffId), 183, 'not an aarch64 ELF') // EM_AARCH64
+  const amd64 = sb.fixtures.multiarch.platforms.find((p) => p.architecture === 'amd64')
+  const other = c.withNamespace(uniqueName('unpack'))
+  await other.pull(sb.images.multiarch)
+  assert.equal(busyboxMachine(other.namespace, amd64.layers[0].diffId), 62, 'not an x86-64 ELF') // EM_X86_64
+  await c.close()
+})
+
+test('GC safety: collecting garbage after deleting another image keeps the first one whole and runnable', async () => {
+  const c = await client()
+  const ns = c.namespace
+  const kept = sb.images.busybox
+  await c.pull(kept)
+  await c.pull(sb.images.multilayer)
+  const dropped = sb.fixtures.multilayer.platforms[0].layers[1].digest
+  assert.ok(contentDigests(ns).has(dropped))
+  await c.deleteImage(sb.images.multilayer, { sync: true })
+  // The collector really ran: what only the deleted image referenced is gone...
+  assert.ok(!contentDigests(ns).has(dropped), 'the deleted image\'s own layer survived a synchronous GC')
+  // ...and the kept image is complete, unpacked and runs.
+  const row = lines(ctr(ns, 'images', 'check')).find((l) => l.startsWith(kept + ' '))
+  assert.match(row, /complete/)
+  const img = await c.getImage(kept)
+  assert.equal(await img.isUnpacked(), true)
+  assert.deepEqual(snapshotKeys(ns), [sb.fixtures.busybox.platforms[0].layers[0].diffId])
+  assert.equal(run(ns, kept, 'echo', 'still here'), 'still here\n')
+  await c.close()
+})
+
+test('concurrent unpacks of the same image in one namespace both succeed', async () => {
+  const c = await client()
+  const ref = sb.images.multilayer
+  await Promise.all([c.pull(ref), c.pull(ref), c.pull(ref)])
+  const keys = snapshotKeys(c.namespace)
+  assert.equal(keys.length, 3)
+  assert.ok(!keys.some((k) => k.startsWith('extract-')))
+  assert.equal(run(c.namespace, ref, 'cat', '/data/keep.txt'), 'keep\n')
+  await c.close()
+})
+
+test('Image.config, size, unpack and isUnpacked', async () => {
+  const c = await client()
+  const fixture = sb.fixtures.multilayer
+  const img = await c.pull(fixture.ref, { unpack: false })
+  assert.equal(await img.isUnpacked(), false)
+  const config = await img.config()
+  assert.equal(config.architecture, 'amd64')
+  assert.equal(config.os, 'linux')
+  assert.deepEqual(config.rootfs, { type: 'layers', diff_ids: fixture.platforms[0].layers.map((l) => l.diffId) })
+  assert.deepEqual(config.config.Cmd, ['sh'])
+  const platform = fixture.platforms[0]
+  const head = await fetch(`http://${sb.registry}/v2/multilayer/blobs/${platform.configDigest}`, { method: 'HEAD' })
+  const configSize = Number(head.headers.get('content-length'))
+  assert.ok(configSize > 0)
+  assert.equal(await img.size(), img.target.size + configSize + platform.layers.reduce((n, l) => n + l.size, 0))
+  await img.unpack()
+  assert.equal(await img.isUnpacked(), true)
+  assert.equal(run(c.namespace, fixture.ref, 'cat', '/data/layer3.txt'), 'layer3\n')
+  assert.equal(await img.isUnpacked('native'), false)
+
+  const multi = await c.pull(sb.images.multiarch, { unpack: false })
+  await rejectsWith(multi.config({ platform: 'linux/arm64' }), NotFoundError, /missing/)
+  await c.pull(sb.images.multiarch, { unpack: false, platform: 'linux/arm64' })
+  assert.equal((await multi.config({ platform: 'linux/arm64' })).architecture, 'arm64')
+  assert.equal((await multi.config()).architecture, 'amd64')
+  await rejectsWith(multi.config({ platform: 'linux/s390x' }), NotFoundError, /s390x/)
+  await rejectsWith(multi.config({ platform: 'bad' }), InvalidArgumentError, /platform/)
+  await rejectsWith(img.unpack(''), InvalidArgumentError, /snapshotter/)
+  await c.deleteImage(fixture.ref)
+  await rejectsWith(img.config(), NotFoundError)
+  await c.close()
+})
