@@ -14,8 +14,8 @@ const zlib = require('node:zlib')
 
 const execFileAsync = promisify(execFile)
 const BUSYBOX = '/bin/busybox'
-// Downloads that outlive a sandbox (the arm64 busybox binary).
-const CACHE = process.env.CONTAINERD_NAPI_CACHE || '/var/cache/containerd-napi'
+// Downloads and builds that outlive a sandbox (the arm64 busybox binary, the large fixture's layers).
+const CACHE = path.resolve(process.env.CONTAINERD_NAPI_CACHE || '/var/cache/containerd-napi')
 
 const MEDIA = {
   index: 'application/vnd.oci.image.index.v1+json',
@@ -111,10 +111,106 @@ function arm64Busybox() {
   return binary
 }
 
+/**
+ * The large fixture's layers: LARGE.count gzip layers, each a tar of one file data/blobN.bin of
+ * LARGE.size pseudo-random (incompressible) bytes, an AES-256-CTR keystream under a key fixed per
+ * layer. Bump `version` whenever what is built here changes: it names the cache directory.
+ */
+const LARGE = { version: 'large-v1', count: 3, size: 32 << 20, level: 1 }
+
+/** A ustar header block for `name` (fixed owner, mode and mtime, like layerFromDir's tars). */
+function tarHeader(name, size, directory) {
+  const h = Buffer.alloc(512)
+  const field = (offset, length, value) => h.write(value, offset, length, 'ascii')
+  const octal = (offset, length, n) => field(offset, length, n.toString(8).padStart(length - 1, '0') + '\0')
+  field(0, 100, name)
+  octal(100, 8, directory ? 0o755 : 0o644)
+  octal(108, 8, 0) // uid
+  octal(116, 8, 0) // gid
+  octal(124, 12, size)
+  octal(136, 12, 0) // mtime
+  field(148, 8, ' '.repeat(8)) // the checksum counts its own field as spaces
+  field(156, 1, directory ? '5' : '0')
+  field(257, 8, 'ustar\x0000')
+  octal(329, 8, 0) // devmajor
+  octal(337, 8, 0) // devminor
+  let sum = 0
+  for (const byte of h) sum += byte
+  field(148, 8, sum.toString(8).padStart(6, '0') + '\0 ')
+  return h
+}
+
+/** Layer n (1-based) of the large fixture: { blob, digest, diffId }. */
+function largeLayer(n) {
+  const key = crypto.createHash('sha256').update(`containerd-napi fixture large, layer ${n}`).digest()
+  const cipher = crypto.createCipheriv('aes-256-ctr', key, Buffer.alloc(16))
+  const data = Buffer.concat([cipher.update(Buffer.alloc(LARGE.size)), cipher.final()])
+  const padding = Buffer.alloc((512 - (LARGE.size % 512)) % 512)
+  const tar = Buffer.concat([tarHeader('data/', 0, true), tarHeader(`data/blob${n}.bin`, LARGE.size, false), data, padding,
+    Buffer.alloc(1024)]) // end of archive: two zero blocks
+  const gz = zlib.gzipSync(tar, { level: LARGE.level })
+  return { blob: gz, digest: `sha256:${sha256(gz)}`, diffId: `sha256:${sha256(tar)}` }
+}
+
+/**
+ * The large fixture's layers, built once into CACHE/<LARGE.version> (atomically: a temporary
+ * directory renamed into place) and reused: [{ file, digest, diffId, size }], linked into layouts
+ * by writeImage(). Where CACHE cannot be written, they are built in memory on every start.
+ */
+function largeLayers() {
+  const dir = path.join(CACHE, LARGE.version)
+  const cached = () => {
+    try {
+      const layers = JSON.parse(fs.readFileSync(path.join(dir, 'layers.json'), 'utf8'))
+        .map((l) => ({ ...l, file: path.join(dir, l.file) }))
+      return layers.length === LARGE.count && layers.every((l) => fs.statSync(l.file).size === l.size) ? layers : null
+    } catch {
+      return null
+    }
+  }
+  const found = cached()
+  if (found) return found
+  let tmp
+  try {
+    fs.mkdirSync(CACHE, { recursive: true })
+    tmp = fs.mkdtempSync(path.join(CACHE, `${LARGE.version}.tmp-`))
+  } catch {
+    return Array.from({ length: LARGE.count }, (_, i) => largeLayer(i + 1))
+  }
+  try {
+    const layers = []
+    for (let n = 1; n <= LARGE.count; n++) {
+      const { blob, digest, diffId } = largeLayer(n)
+      const file = `layer${n}.tar.gz`
+      fs.writeFileSync(path.join(tmp, file), blob)
+      layers.push({ file, digest, diffId, size: blob.length })
+    }
+    fs.writeFileSync(path.join(tmp, 'layers.json'), JSON.stringify(layers, null, 2) + '\n')
+    fs.chmodSync(tmp, 0o755) // mkdtemp made it private
+    if (!cached()) {
+      fs.rmSync(dir, { recursive: true, force: true }) // a damaged copy, if any
+      try {
+        fs.renameSync(tmp, dir)
+      } catch (err) {
+        if (!cached()) throw err // else a concurrent start won the race, with the same layers
+      }
+    } // else a concurrent start has put the same layers there meanwhile
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true })
+  }
+  return cached()
+}
+
 function writeBlob(layout, buf) {
   const hex = sha256(buf)
   fs.writeFileSync(path.join(layout, 'blobs/sha256', hex), buf)
   return { digest: `sha256:${hex}`, size: buf.length }
+}
+
+/** Puts a cached layer file ({ file, digest, size }) into `layout` as a symlink, not a copy. */
+function linkBlob(layout, { file, digest, size }) {
+  fs.symlinkSync(file, path.join(layout, 'blobs/sha256', digest.replace(/^sha256:/, '')))
+  return { digest, size }
 }
 
 function newLayout(layout) {
@@ -136,7 +232,7 @@ function writeImage(layout, layers, imageConfig, platform = { os: 'linux', archi
     schemaVersion: 2,
     mediaType: MEDIA.manifest,
     config: { mediaType: MEDIA.config, ...writeBlob(layout, config) },
-    layers: layers.map((l) => ({ mediaType: MEDIA.layer, ...writeBlob(layout, l.blob) })),
+    layers: layers.map((l) => ({ mediaType: MEDIA.layer, ...(l.file ? linkBlob(layout, l) : writeBlob(layout, l.blob)) })),
   }))
   return { mediaType: MEDIA.manifest, ...writeBlob(layout, manifest) }
 }
@@ -208,6 +304,15 @@ const FIXTURES = [
     copy: ['--format', 'v2s2'],
     build(work, base) {
       return writeLayout(path.join(work, 'layout'), this.tag, [base.busybox()], { Env: ENV, Cmd: ['sh'] })
+    },
+  },
+  {
+    // Busybox plus three layers of ~32 MiB each, one incompressible file /data/blobN.bin in each,
+    // for progress, abort and throughput tests. The large layers are built once into CACHE.
+    name: 'large',
+    tag: 'latest',
+    build(work, base) {
+      return writeLayout(path.join(work, 'layout'), this.tag, [base.busybox(), ...largeLayers()], { Env: ENV, Cmd: ['sh'] })
     },
   },
 ]
