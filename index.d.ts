@@ -56,6 +56,90 @@ export interface NamespaceInfo {
   labels: Record<string, string>
 }
 
+// ---------- images ----------
+
+export interface PullOptions {
+  /** For registries with their own CA. Passing tls makes a loopback registry HTTPS too. */
+  tls?: { ca?: string | Buffer; insecureSkipVerify?: boolean }
+  /** 'linux/amd64', 'linux/arm64/v8'; default: this host. */
+  platform?: string
+  /** Unpack the layers into the snapshotter (default true). */
+  unpack?: boolean
+  /** Default 'overlayfs'. */
+  snapshotter?: string
+  /** Else credentials from $DOCKER_CONFIG/config.json or ~/.docker/config.json, else anonymous. */
+  auth?: { username: string; password: string } | { token: string }
+  /** Default: true only for localhost / 127.0.0.0/8 / [::1] (and no `tls` option). */
+  plainHttp?: boolean
+  /** Default 3. */
+  maxConcurrentDownloads?: number
+  /** Labels on the image record. */
+  labels?: Record<string, string>
+  /** Called on every state change and at least every 1 MiB or 100 ms of download; a throw only warns. */
+  onProgress?: (progress: PullProgress) => void
+  signal?: AbortSignal
+}
+
+export type PullPhase = 'resolving' | 'downloading' | 'unpacking' | 'done'
+export type LayerStatus = 'waiting' | 'downloading' | 'exists' | 'downloaded' | 'unpacking' | 'unpacked'
+
+export interface LayerProgress {
+  digest: string
+  mediaType: string
+  size: number
+  downloaded: number
+  status: LayerStatus
+}
+
+export interface PullProgress {
+  ref: string
+  /** 'downloading' until every blob is in; layers may already be unpacking then (see their status). */
+  phase: PullPhase
+  /** All blobs of the selected platform (index, manifest, config, layers); present ones count as downloaded. */
+  totalBytes: number
+  downloadedBytes: number
+  layers: LayerProgress[]
+}
+
+export interface Descriptor {
+  mediaType: string
+  digest: string
+  size: number
+  annotations?: Record<string, string>
+}
+
+export interface ImageConfig {
+  architecture: string
+  os: string
+  variant?: string
+  config: {
+    User?: string; Env?: string[]; Entrypoint?: string[]; Cmd?: string[]; WorkingDir?: string
+    ExposedPorts?: Record<string, object>; Labels?: Record<string, string>; StopSignal?: string
+  }
+  rootfs: { type: 'layers'; diff_ids: string[] }
+}
+
+export interface PlatformOptions extends CallOptions {
+  /** Default: this host's platform. */
+  platform?: string
+}
+
+export declare class Image {
+  private constructor()
+  readonly name: string
+  readonly target: Descriptor
+  readonly labels: Record<string, string>
+  readonly createdAt: Date
+  readonly updatedAt: Date
+  /** The OCI image config; NotFoundError when that platform's content was not pulled. */
+  config(options?: PlatformOptions): Promise<ImageConfig>
+  /** Compressed bytes of index + manifest + config + layers. */
+  size(options?: PlatformOptions): Promise<number>
+  /** Unpacks this host's layers (default snapshotter 'overlayfs'). */
+  unpack(snapshotter?: string, options?: CallOptions): Promise<void>
+  isUnpacked(snapshotter?: string, options?: CallOptions): Promise<boolean>
+}
+
 export declare class Client {
   private constructor()
   static connect(options?: ConnectOptions): Promise<Client>
@@ -73,6 +157,15 @@ export declare class Client {
   createNamespace(name: string, labels?: Record<string, string>, options?: CallOptions): Promise<void>
   /** containerd 1.6 deletes a missing namespace without error; a non-empty one is FailedPreconditionError. */
   deleteNamespace(name: string, options?: CallOptions): Promise<void>
+
+  /** Pulls (and by default unpacks) an image; on failure or abort nothing it made is left. */
+  pull(ref: string, options?: PullOptions): Promise<Image>
+  /** `name` as stored, or as a reference that normalises to it ('busybox' → docker.io/library/busybox:latest). */
+  getImage(name: string, options?: CallOptions): Promise<Image>
+  /** containerd filter syntax, e.g. 'name~="busybox"', 'labels.team==core'. */
+  listImages(filters?: string[], options?: CallOptions): Promise<Image[]>
+  /** `sync` waits until the garbage collector has removed what only this image held. */
+  deleteImage(name: string, options?: { sync?: boolean; signal?: AbortSignal }): Promise<void>
 }
 
 // ---------- errors ----------

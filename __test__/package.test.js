@@ -14,7 +14,10 @@ const root = path.join(__dirname, '..')
 const tsc = path.join(root, 'node_modules/typescript/bin/tsc')
 
 const USE_TS = `
-import { Client, ContainerdError, NotFoundError, UnavailableError, type ConnectOptions, type PluginInfo } from 'containerd-napi'
+import {
+  Client, ContainerdError, NotFoundError, UnavailableError, Image,
+  type ConnectOptions, type PluginInfo, type PullProgress, type LayerStatus, type Descriptor, type ImageConfig,
+} from 'containerd-napi'
 
 async function main(address: string): Promise<string> {
   const options: ConnectOptions = { address, namespace: 'default', timeoutMs: 5000, signal: AbortSignal.timeout(10000) }
@@ -35,7 +38,21 @@ async function main(address: string): Promise<string> {
     }
     if (e instanceof NotFoundError || e instanceof UnavailableError) throw e
   })
-  return v.version + String(skipped)
+  const image: Image = await client.pull('127.0.0.1:5000/busybox:latest', {
+    platform: 'linux/amd64', unpack: true, maxConcurrentDownloads: 2, labels: { a: 'b' },
+    auth: { username: 'u', password: 'p' }, tls: { ca: Buffer.from('') },
+    onProgress: (p: PullProgress) => { const s: LayerStatus = p.layers[0].status; void s; void p.phase },
+  })
+  const d: Descriptor = image.target
+  const cfg: ImageConfig = await image.config({ platform: 'linux/arm64' })
+  const n: number = await image.size()
+  const unpacked: boolean = await image.isUnpacked('overlayfs')
+  await image.unpack()
+  const all: Image[] = await client.listImages(['name~="busybox"'])
+  await client.deleteImage(image.name, { sync: true })
+  await client.pull('x', { auth: { token: 't' } })
+  void d; void cfg; void n; void unpacked; void all
+  return v.version + String(skipped) + image.createdAt.toISOString()
 }
 void main
 `
@@ -47,6 +64,8 @@ async function wrong(client: Client) {
   await Client.connect({ adress: '/x' })
   const n: number = (await client.version()).version
   new Client()
+  await client.pull('x', { auth: { username: 'u' } })
+  await client.pull('x', { onProgress: (p: { phase: 'nope' }) => p })
 }
 void wrong
 `
@@ -95,7 +114,7 @@ test('npm pack installs into a fresh project, loads, works and type-checks', { t
         throw err
       }
     })
-    for (const line of [':4:', ':5:', ':6:', ':7:']) assert.ok(output.includes(`misuse.ts(${line.slice(1, -1)},`), output)
+    for (const line of [':4:', ':5:', ':6:', ':7:', ':8:', ':9:']) assert.ok(output.includes(`misuse.ts(${line.slice(1, -1)},`), output)
   } finally {
     fs.rmSync(work, { recursive: true, force: true })
   }
