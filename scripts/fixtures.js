@@ -118,15 +118,19 @@ function arm64Busybox() {
  */
 const LARGE = { version: 'large-v1', count: 3, size: 32 << 20, level: 1 }
 
-/** A ustar header block for `name` (fixed owner, mode and mtime, like layerFromDir's tars). */
-function tarHeader(name, size, directory) {
+/**
+ * A ustar header block for `name`: mtime 0 like layerFromDir's tars, owner 0:0 and mode 0755 (a
+ * directory) or 0644 unless `uid`, `gid` or `mode` say otherwise (numeric owners only).
+ */
+function tarHeader(name, size, directory, { uid = 0, gid = 0, mode = directory ? 0o755 : 0o644 } = {}) {
   const h = Buffer.alloc(512)
   const field = (offset, length, value) => h.write(value, offset, length, 'ascii')
   const octal = (offset, length, n) => field(offset, length, n.toString(8).padStart(length - 1, '0') + '\0')
+  if (Buffer.byteLength(name) > 100) throw new Error(`tar entry name too long for ustar: ${name}`)
   field(0, 100, name)
-  octal(100, 8, directory ? 0o755 : 0o644)
-  octal(108, 8, 0) // uid
-  octal(116, 8, 0) // gid
+  octal(100, 8, mode)
+  octal(108, 8, uid)
+  octal(116, 8, gid)
   octal(124, 12, size)
   octal(136, 12, 0) // mtime
   field(148, 8, ' '.repeat(8)) // the checksum counts its own field as spaces
@@ -138,6 +142,23 @@ function tarHeader(name, size, directory) {
   for (const byte of h) sum += byte
   field(148, 8, sum.toString(8).padStart(6, '0') + '\0 ')
   return h
+}
+
+/**
+ * A gzip-compressed layer written here rather than by GNU tar, whose --owner/--group apply to
+ * every file: `entries` is [{ name, content?, uid?, gid?, mode? }] in archive order, a name
+ * ending in '/' being a directory. Deterministic like layerFromDir: { blob, digest, diffId }.
+ */
+function layerFromEntries(entries) {
+  const parts = []
+  for (const { name, content, ...owner } of entries) {
+    const directory = name.endsWith('/')
+    const data = directory ? Buffer.alloc(0) : Buffer.from(content)
+    parts.push(tarHeader(name, data.length, directory, owner), data, Buffer.alloc((512 - (data.length % 512)) % 512))
+  }
+  const tar = Buffer.concat([...parts, Buffer.alloc(1024)]) // end of archive: two zero blocks
+  const gz = zlib.gzipSync(tar, { level: 6 })
+  return { blob: gz, digest: `sha256:${sha256(gz)}`, diffId: `sha256:${sha256(tar)}` }
 }
 
 /** Layer n (1-based) of the large fixture: { blob, digest, diffId }. */
@@ -307,6 +328,60 @@ const FIXTURES = [
     },
   },
   {
+    // Sets every field the runtime spec takes from an image (User, WorkingDir, Env, Entrypoint,
+    // Cmd), over a layer with users and groups to resolve them: `app` (1234:1234, also in group
+    // `extra`, 2345) and `other` (4321:4321), and home directories owned by them. Running it
+    // prints `expect.output`. `expect` goes into sandbox.json as fixtures.config.expect.
+    name: 'config',
+    tag: 'latest',
+    expect: {
+      user: 'app',
+      uid: 1234,
+      gid: 1234,
+      groups: [1234, 2345],
+      workdir: '/home/app',
+      env: { PATH: ENV[0].slice('PATH='.length), GREETING: 'hello', FIXTURE: 'config' },
+      entrypoint: ['/bin/sh', '-c'],
+      cmd: ['echo "$GREETING from $(id -un) uid=$(id -u) gid=$(id -g) groups=$(id -G) in $(pwd)"'],
+      output: 'hello from app uid=1234 gid=1234 groups=1234 2345 in /home/app\n',
+      other: { user: 'other', uid: 4321, gid: 4321, groups: [4321], home: '/home/other' },
+    },
+    build(work, base) {
+      const { expect } = this
+      const users = layerFromEntries([
+        { name: 'etc/' },
+        { name: 'etc/group', content: 'root:x:0:\nnogroup:x:65534:\napp:x:1234:\nextra:x:2345:app\nother:x:4321:\n' },
+        {
+          name: 'etc/passwd',
+          content: 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' +
+            'app:x:1234:1234:app:/home/app:/bin/sh\nother:x:4321:4321:other:/home/other:/bin/sh\n',
+        },
+        { name: 'home/' },
+        { name: 'home/app/', uid: 1234, gid: 1234 },
+        { name: 'home/other/', uid: 4321, gid: 4321 },
+      ])
+      return writeLayout(path.join(work, 'layout'), this.tag, [base.busybox(), users], {
+        User: expect.user,
+        WorkingDir: expect.workdir,
+        Env: Object.entries(expect.env).map(([k, v]) => `${k}=${v}`),
+        Entrypoint: expect.entrypoint,
+        Cmd: expect.cmd,
+      })
+    },
+  },
+  {
+    // A web server for networking tests: busybox httpd serving /var/www/index.html. Tests pass
+    // their own port as args; the image's Cmd is only a default.
+    name: 'httpd',
+    tag: 'latest',
+    expect: { body: 'hello from httpd fixture\n' },
+    build(work, base) {
+      const site = layerFromDir(filesDir(path.join(work, 'site'), { 'var/www/index.html': this.expect.body }))
+      return writeLayout(path.join(work, 'layout'), this.tag, [base.busybox(), site],
+        { Env: ENV, Cmd: ['httpd', '-f', '-v', '-p', '127.0.0.1:18080', '-h', '/var/www'] })
+    },
+  },
+  {
     // Busybox plus three layers of ~32 MiB each, one incompressible file /data/blobN.bin in each,
     // for progress, abort and throughput tests. The large layers are built once into CACHE.
     name: 'large',
@@ -394,7 +469,9 @@ async function pushFixtures(workDir, registry, built = buildFixtures(workDir)) {
   for (const fixture of FIXTURES) images[fixture.name] = `${registry}/${fixture.name}:${fixture.tag}`
   await Promise.all(FIXTURES.map((f) => pushImage(built[f.name], images[f.name])))
   const facts = await Promise.all(FIXTURES.map((f) => describeImage(images[f.name])))
-  return { images, fixtures: Object.fromEntries(FIXTURES.map((f, i) => [f.name, facts[i]])) }
+  // A fixture's `expect` (what running it shows) goes beside what the registry serves.
+  const described = FIXTURES.map((f, i) => [f.name, f.expect ? { ...facts[i], expect: f.expect } : facts[i]])
+  return { images, fixtures: Object.fromEntries(described) }
 }
 
 module.exports = { pushFixtures, buildFixtures, pushImage, describeImage, FIXTURES, CACHE }
