@@ -3,8 +3,10 @@
 
 const { Client } = require('./lib/client.js')
 const { Image } = require('./lib/image.js')
+const { Container } = require('./lib/container.js')
+const { Process, Task } = require('./lib/process.js')
 const errors = require('./lib/errors.js')
 
 const { fromNative, abortError, CODES, ...errorClasses } = errors
 
-module.exports = { Client, Image, ...errorClasses }
+module.exports = { Client, Image, Container, Task, Process, ...errorClasses }

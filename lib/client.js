@@ -4,6 +4,7 @@
 const { binding, call, callSync } = require('./native.js')
 const check = require('./check.js')
 const { Image } = require('./image.js')
+const { Container, containerOptions } = require('./container.js')
 const { InvalidArgumentError } = require('./errors.js')
 
 // Only Client.connect() and withNamespace() construct clients.
@@ -121,6 +122,36 @@ class Client {
     const { signal } = check.optionalObject(options, 'options')
     const list = await call('list images', signal, (h) => this.#native.listImages(filters, h))
     return list.map((info) => new Image(this.#native, info))
+  }
+
+  async createContainer(id, options) {
+    check.string(id, 'id')
+    const native = containerOptions(options)
+    const info = await call('create container', options?.signal, (h) => this.#native.createContainer(id, native, h))
+    return new Container(this.#native, info)
+  }
+
+  async getContainer(id, options) {
+    check.string(id, 'id')
+    const { signal } = check.optionalObject(options, 'options')
+    return new Container(this.#native, await call('get container', signal, (h) => this.#native.getContainer(id, h)))
+  }
+
+  async listContainers(filters, options) {
+    check.optionalStrings(filters, 'filters')
+    const { signal } = check.optionalObject(options, 'options')
+    const list = await call('list containers', signal, (h) => this.#native.listContainers(filters, h))
+    return list.map((info) => new Container(this.#native, info))
+  }
+
+  async listTasks(options) {
+    const { signal } = check.optionalObject(options, 'options')
+    const list = await call('list tasks', signal, (h) => this.#native.listTasks(h))
+    return list.map((t) => {
+      const out = { id: t.id, pid: t.pid, status: t.status }
+      if (t.exitCode != null) Object.assign(out, { exitCode: t.exitCode, exitedAt: new Date(t.exitedAt) })
+      return out
+    })
   }
 
   async deleteImage(name, options) {

@@ -71,15 +71,10 @@ impl Client {
                 format!("{what}: {size} bytes is too large to read whole"),
             ));
         }
-        let request = ReadContentRequest { digest: digest.to_string(), offset: 0, size: 0 };
-        let mut stream = content(self.channel(&what)?)
-            .read(self.request(request))
-            .await
-            .map_err(|s| self.status_error(&what, &s))?
-            .into_inner();
+        let mut stream = content_stream(self, digest).await?;
         let mut bytes = BytesMut::with_capacity(size as usize);
-        while let Some(chunk) = stream.message().await.map_err(|s| self.status_error(&what, &s))? {
-            bytes.extend_from_slice(&chunk.data);
+        while let Some(chunk) = stream.next().await {
+            bytes.extend_from_slice(&chunk.map_err(|e| Error::new(Code::Unavailable, format!("{what}: {e}")))?);
         }
         Ok(bytes.freeze())
     }
@@ -318,4 +313,25 @@ impl Client {
         tokio::try_join!(send, receive)?;
         Ok(Attempt::Committed)
     }
+}
+
+/// A blob's bytes as a stream of chunks (I/O errors carry the classified error's message), for
+/// reading layers without holding them whole.
+pub(crate) async fn content_stream(
+    client: &Client,
+    digest: &str,
+) -> Result<impl Stream<Item = std::io::Result<Bytes>> + Send + Unpin + 'static> {
+    let what = format!("read content {digest}");
+    let request = ReadContentRequest { digest: digest.to_string(), offset: 0, size: 0 };
+    let stream = content(client.channel(&what)?)
+        .read(client.request(request))
+        .await
+        .map_err(|s| client.status_error(&what, &s))?
+        .into_inner();
+    let address = client.address().to_string();
+    Ok(stream.map(move |chunk| {
+        chunk
+            .map(|c| Bytes::from(c.data))
+            .map_err(|s| std::io::Error::other(Error::from_status(&what, &address, &s).message))
+    }))
 }

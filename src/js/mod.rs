@@ -5,5 +5,7 @@
 
 mod cancel;
 mod client;
+mod containers;
 mod error;
 mod images;
+mod tasks;

@@ -1,0 +1,126 @@
+'use strict'
+// The public Container (API.md): record data plus methods over the native client.
+
+const { call } = require('./native.js')
+const check = require('./check.js')
+const { InvalidArgumentError, NotFoundError } = require('./errors.js')
+const { Task } = require('./process.js')
+
+const STDIO = new Set(['pipe', 'inherit', 'ignore'])
+
+class Container {
+  #native
+
+  /** @internal */
+  constructor(native, info) {
+    this.#native = native
+    this.id = info.id
+    this.image = info.image
+    this.labels = info.labels
+    this.snapshotter = info.snapshotter
+    this.snapshotKey = info.snapshotKey
+    this.runtime = info.runtime
+    this.createdAt = new Date(info.createdAt)
+    this.updatedAt = new Date(info.updatedAt)
+  }
+
+  /** The OCI runtime spec, as JSON. */
+  async spec(options) {
+    const { signal } = check.optionalObject(options, 'options')
+    return JSON.parse(await call('container spec', signal, (h) => this.#native.containerSpec(this.id, h)))
+  }
+
+  /** Merges `labels` into the container's; a null value removes that key. */
+  async setLabels(labels, options) {
+    check.optionalObject(labels, 'labels')
+    for (const [k, v] of Object.entries(labels)) {
+      if (v !== null && typeof v !== 'string') throw new InvalidArgumentError(`labels[${JSON.stringify(k)}] must be a string or null`)
+    }
+    const { signal } = check.optionalObject(options, 'options')
+    const info = await call('set labels', signal, (h) => this.#native.setContainerLabels(this.id, labels, h))
+    return new Container(this.#native, info)
+  }
+
+  async newTask(options) {
+    const o = check.optionalObject(options, 'options')
+    const stdio = o.stdio ?? 'pipe'
+    if (!STDIO.has(stdio)) throw new InvalidArgumentError(`options.stdio must be 'pipe', 'inherit' or 'ignore', got ${JSON.stringify(stdio)}`)
+    const logFile = check.optionalString(o.logFile, 'options.logFile')
+    if (stdio === 'pipe' && logFile === undefined) {
+      throw new InvalidArgumentError("stdio 'pipe' is not available yet: use 'inherit', 'ignore' or logFile")
+    }
+    const pid = await call('new task', o.signal, (h) => this.#native.newTask(this.id, stdio, logFile, h))
+    return new Task(this.#native, this.id, pid)
+  }
+
+  /** The existing task, without stdio (NotFoundError if there is none). */
+  async task(options) {
+    const { signal } = check.optionalObject(options, 'options')
+    const state = await call('get task', signal, (h) => this.#native.taskState(this.id, '', h))
+    return new Task(this.#native, this.id, state.pid)
+  }
+
+  /** Deletes the container and (unless `snapshot: false`) its snapshot. */
+  async delete(options) {
+    const o = check.optionalObject(options, 'options')
+    const snapshot = check.optionalBoolean(o.snapshot, 'options.snapshot') ?? true
+    await call('delete container', o.signal, (h) => this.#native.deleteContainer(this.id, snapshot, h))
+  }
+
+  /** Kills and deletes its task if any, then deletes the container. */
+  async [Symbol.asyncDispose]() {
+    try {
+      await (await this.task())[Symbol.asyncDispose]()
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err
+    }
+    try {
+      await this.delete()
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err
+    }
+  }
+}
+
+/** API.md's ContainerOptions → the native shape (validated types; values are checked in Rust). */
+function containerOptions(options) {
+  const o = check.optionalObject(options, 'options')
+  const image = typeof o.image === 'object' && o.image !== null && typeof o.image.name === 'string' ? o.image.name : o.image
+  check.string(image, 'options.image')
+  let env = o.env
+  if (env !== undefined && !Array.isArray(env)) env = Object.entries(check.stringRecord(env, 'options.env')).map(([k, v]) => `${k}=${v}`)
+  const caps = o.capabilities === undefined ? {} : check.optionalObject(o.capabilities, 'options.capabilities')
+  const mounts = o.mounts === undefined ? undefined : o.mounts
+  if (mounts !== undefined && !Array.isArray(mounts)) throw new InvalidArgumentError('options.mounts must be an array')
+  return {
+    image,
+    args: check.optionalStrings(o.args, 'options.args'),
+    env: check.optionalStrings(env, 'options.env'),
+    cwd: check.optionalString(o.cwd, 'options.cwd'),
+    user: check.optionalString(o.user, 'options.user'),
+    hostname: check.optionalString(o.hostname, 'options.hostname'),
+    tty: check.optionalBoolean(o.tty, 'options.tty'),
+    hostNetwork: check.optionalBoolean(o.hostNetwork, 'options.hostNetwork'),
+    mounts: mounts?.map((m, i) => {
+      check.optionalObject(m, `options.mounts[${i}]`)
+      return {
+        type: check.optionalString(m.type, `options.mounts[${i}].type`),
+        source: check.string(m.source ?? (m.type === 'tmpfs' ? 'tmpfs' : undefined), `options.mounts[${i}].source`),
+        destination: check.string(m.destination, `options.mounts[${i}].destination`),
+        options: check.optionalStrings(m.options, `options.mounts[${i}].options`),
+      }
+    }),
+    readonlyRootfs: check.optionalBoolean(o.readonlyRootfs, 'options.readonlyRootfs'),
+    memoryLimitBytes: check.optionalNumber(o.memoryLimitBytes, 'options.memoryLimitBytes'),
+    cpus: check.optionalNumber(o.cpus, 'options.cpus'),
+    privileged: check.optionalBoolean(o.privileged, 'options.privileged'),
+    capAdd: check.optionalStrings(caps.add, 'options.capabilities.add'),
+    capDrop: check.optionalStrings(caps.drop, 'options.capabilities.drop'),
+    labels: check.stringRecord(o.labels, 'options.labels'),
+    annotations: check.stringRecord(o.annotations, 'options.annotations'),
+    snapshotter: check.optionalString(o.snapshotter, 'options.snapshotter'),
+    runtime: check.optionalString(o.runtime, 'options.runtime'),
+  }
+}
+
+module.exports = { Container, containerOptions }

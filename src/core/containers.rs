@@ -1,0 +1,235 @@
+//! Containers: a snapshot prepared from the image's top chain ID plus a record holding the OCI
+//! runtime spec built from the image config and the caller's options.
+
+use super::cancel::Cancel;
+use super::client::{Client, MAX_MESSAGE_BYTES};
+use super::content::content_stream;
+use super::error::{Code, Error, Result};
+use super::identifiers;
+use super::images::{millis, Descriptor};
+use super::leases::lease_id;
+use super::manifest::chain_ids;
+use super::spec::{build_spec, to_json, ImageDefaults, SpecOptions, SPEC_TYPE_URL};
+use super::users::{find_in_layer, needs_files, resolve_user, LayerFile};
+use containerd_client::services::v1::container::Runtime;
+use containerd_client::services::v1::{
+    containers_client::ContainersClient, Container, CreateContainerRequest, DeleteContainerRequest,
+    GetContainerRequest, ListContainersRequest, UpdateContainerRequest,
+};
+use std::collections::HashMap;
+use std::time::Duration;
+use tonic::transport::Channel;
+
+pub const DEFAULT_RUNTIME: &str = "io.containerd.runc.v2";
+
+#[derive(Debug, Clone)]
+pub struct ContainerOptions {
+    /// An image name as stored (or a reference normalising to one).
+    pub image: String,
+    pub spec: SpecOptions,
+    /// Overrides the image's User.
+    pub user: Option<String>,
+    pub labels: HashMap<String, String>,
+    pub snapshotter: String,
+    pub runtime: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ContainerRecord {
+    pub id: String,
+    pub image: String,
+    pub labels: HashMap<String, String>,
+    pub snapshotter: String,
+    pub snapshot_key: String,
+    pub runtime: String,
+    pub created_at: f64,
+    pub updated_at: f64,
+    /// The OCI runtime spec as containerd stores it (JSON).
+    pub spec: Vec<u8>,
+}
+
+fn containers(ch: Channel) -> ContainersClient<Channel> {
+    ContainersClient::new(ch).max_decoding_message_size(MAX_MESSAGE_BYTES)
+}
+
+fn record(c: Container) -> ContainerRecord {
+    ContainerRecord {
+        id: c.id,
+        image: c.image,
+        labels: c.labels,
+        snapshotter: c.snapshotter,
+        snapshot_key: c.snapshot_key,
+        runtime: c.runtime.map(|r| r.name).unwrap_or_default(),
+        created_at: millis(c.created_at),
+        updated_at: millis(c.updated_at),
+        spec: c.spec.map(|s| s.value).unwrap_or_default(),
+    }
+}
+
+/// How long a container create may hold its snapshot in a lease before the record owns it.
+const CREATE_LEASE: Duration = Duration::from_secs(600);
+
+impl Client {
+    /// Creates the container. Bad input fails before anything is made; a failure after the
+    /// snapshot was prepared removes it again.
+    pub async fn create_container(
+        &self,
+        id: &str,
+        options: ContainerOptions,
+        cancel: &Cancel,
+    ) -> Result<ContainerRecord> {
+        identifiers::validate("container id", id)?;
+        if options.snapshotter.is_empty() || options.runtime.is_empty() {
+            return Err(Error::invalid_argument("snapshotter and runtime must not be empty"));
+        }
+        match self.get_container(id, cancel).await {
+            Ok(_) => return Err(Error::new(Code::AlreadyExists, format!("container {id:?} already exists"))),
+            Err(e) if e.code == Code::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        let image = self.get_image(&options.image, cancel).await?;
+        let resolved = self.resolve_image(&image.name, None, cancel).await?;
+        let defaults = ImageDefaults::from_config_json(&resolved.config_bytes)?;
+        let user_spec = options.user.clone().or_else(|| defaults.user.clone()).unwrap_or_default();
+        let (passwd, group) =
+            if needs_image_files(&user_spec) { self.image_user_files(&resolved.layers).await? } else { (None, None) };
+        let user = resolve_user(&user_spec, passwd.as_deref(), group.as_deref())?;
+        let spec = to_json(&build_spec(self.namespace(), id, &defaults, &options.spec, &user)?)?;
+        let parent = chain_ids(&resolved.diff_ids).pop().unwrap_or_default();
+        if !parent.is_empty() && !self.snapshot_exists(&options.snapshotter, &parent).await? {
+            self.image_unpack(&image.name, &options.snapshotter, cancel).await?;
+        }
+
+        // The lease keeps the fresh snapshot from the collector until the record references it.
+        let lease = lease_id("create");
+        self.create_lease(&lease, CREATE_LEASE).await?;
+        let leased = self.with_lease(&lease);
+        let created = async {
+            leased.prepare_snapshot(&options.snapshotter, id, &parent).await?;
+            let container = Container {
+                id: id.to_string(),
+                labels: options.labels.clone(),
+                image: image.name.clone(),
+                runtime: Some(Runtime { name: options.runtime.clone(), options: None }),
+                spec: Some(prost_types::Any { type_url: SPEC_TYPE_URL.to_string(), value: spec }),
+                snapshotter: options.snapshotter.clone(),
+                snapshot_key: id.to_string(),
+                ..Default::default()
+            };
+            let what = format!("create container {id:?}");
+            let reply = leased
+                .unary(&what, &Cancel::none(), |ch| async move {
+                    containers(ch).create(self.request(CreateContainerRequest { container: Some(container) })).await
+                })
+                .await;
+            if reply.is_err() {
+                let _ = leased.remove_snapshot(&options.snapshotter, id).await;
+            }
+            reply?
+                .container
+                .map(record)
+                .ok_or_else(|| Error::new(Code::Internal, format!("{what}: no container in the answer")))
+        }
+        .await;
+        let released = self.delete_lease(&lease, false).await;
+        let container = created?;
+        released?;
+        Ok(container)
+    }
+
+    pub async fn get_container(&self, id: &str, cancel: &Cancel) -> Result<ContainerRecord> {
+        let what = format!("get container {id:?}");
+        let reply = self
+            .unary(&what, cancel, |ch| async move {
+                containers(ch).get(self.request(GetContainerRequest { id: id.to_string() })).await
+            })
+            .await?;
+        reply.container.map(record).ok_or_else(|| Error::new(Code::NotFound, format!("{what}: not found")))
+    }
+
+    pub async fn list_containers(&self, filters: Vec<String>, cancel: &Cancel) -> Result<Vec<ContainerRecord>> {
+        let reply = self
+            .unary("list containers", cancel, |ch| async move {
+                containers(ch).list(self.request(ListContainersRequest { filters })).await
+            })
+            .await?;
+        Ok(reply.containers.into_iter().map(record).collect())
+    }
+
+    /// Merges labels into the container's; `None` removes a key.
+    pub async fn set_container_labels(
+        &self,
+        id: &str,
+        labels: HashMap<String, Option<String>>,
+        cancel: &Cancel,
+    ) -> Result<ContainerRecord> {
+        let what = format!("update container {id:?}");
+        let paths = labels.keys().map(|k| format!("labels.{k}")).collect();
+        let container = Container {
+            id: id.to_string(),
+            labels: labels.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect(),
+            ..Default::default()
+        };
+        let reply = self
+            .unary(&what, cancel, |ch| async move {
+                containers(ch)
+                    .update(self.request(UpdateContainerRequest {
+                        container: Some(container),
+                        update_mask: Some(prost_types::FieldMask { paths }),
+                    }))
+                    .await
+            })
+            .await?;
+        reply
+            .container
+            .map(record)
+            .ok_or_else(|| Error::new(Code::Internal, format!("{what}: no container in the answer")))
+    }
+
+    /// Deletes the record and, with `remove_snapshot`, its snapshot.
+    pub async fn delete_container(&self, id: &str, remove_snapshot: bool, cancel: &Cancel) -> Result<()> {
+        let container = self.get_container(id, cancel).await?;
+        let what = format!("delete container {id:?}");
+        self.unary(&what, cancel, |ch| async move {
+            containers(ch).delete(self.request(DeleteContainerRequest { id: id.to_string() })).await
+        })
+        .await?;
+        if remove_snapshot && !container.snapshot_key.is_empty() {
+            self.remove_snapshot(&container.snapshotter, &container.snapshot_key).await?;
+        }
+        Ok(())
+    }
+
+    /// /etc/passwd and /etc/group as the image's layers leave them, read from the layer blobs
+    /// top-down (no mount, so it works against a remote daemon too).
+    async fn image_user_files(&self, layers: &[Descriptor]) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+        const PATHS: [&str; 2] = ["etc/passwd", "etc/group"];
+        let mut found: [Option<Option<Vec<u8>>>; 2] = [None, None];
+        for layer in layers.iter().rev() {
+            let reader = tokio_util::io::StreamReader::new(content_stream(self, &layer.digest).await?);
+            let bridge = tokio_util::io::SyncIoBridge::new(reader);
+            let files = tokio::task::spawn_blocking(move || find_in_layer(bridge, &PATHS))
+                .await
+                .map_err(|e| Error::new(Code::Internal, format!("reading layer {}: {e}", layer.digest)))??;
+            for (slot, file) in found.iter_mut().zip(files) {
+                if slot.is_none() {
+                    match file {
+                        LayerFile::Found(bytes) => *slot = Some(Some(bytes)),
+                        LayerFile::Deleted => *slot = Some(None),
+                        LayerFile::Absent => {}
+                    }
+                }
+            }
+            if found.iter().all(Option::is_some) {
+                break;
+            }
+        }
+        let [passwd, group] = found;
+        Ok((passwd.flatten(), group.flatten()))
+    }
+}
+
+/// Names need the image's files; so does a bare uid, whose primary gid comes from /etc/passwd.
+fn needs_image_files(user: &str) -> bool {
+    needs_files(user) || (!user.is_empty() && !user.contains(':'))
+}

@@ -1,0 +1,246 @@
+//! Tasks and their processes: create (with stdio), start, wait, kill, delete, status, pause,
+//! resume, pids, metrics. `exec_id` empty means the task's init process.
+
+use super::cancel::Cancel;
+use super::client::{Client, MAX_MESSAGE_BYTES};
+use super::error::{Code, Error, Result};
+use super::images::millis;
+use super::stdio::{PreparedIo, StdioMode};
+use containerd_client::services::v1::snapshots::{snapshots_client::SnapshotsClient, MountsRequest};
+use containerd_client::services::v1::{
+    tasks_client::TasksClient, CreateTaskRequest, DeleteTaskRequest, GetRequest, KillRequest, ListPidsRequest,
+    ListTasksRequest, MetricsRequest, PauseTaskRequest, ResumeTaskRequest, StartRequest, WaitRequest,
+};
+use containerd_client::types::v1::Status;
+use tonic::transport::Channel;
+
+fn tasks(ch: Channel) -> TasksClient<Channel> {
+    TasksClient::new(ch).max_decoding_message_size(MAX_MESSAGE_BYTES)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExitStatus {
+    pub code: u32,
+    /// Milliseconds since the epoch.
+    pub exited_at: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskState {
+    pub id: String,
+    pub pid: u32,
+    pub status: &'static str,
+    /// Only for stopped tasks.
+    pub exit: Option<ExitStatus>,
+}
+
+fn status_name(status: i32) -> &'static str {
+    match Status::try_from(status).unwrap_or(Status::Unknown) {
+        Status::Created => "created",
+        Status::Running => "running",
+        Status::Stopped => "stopped",
+        Status::Paused => "paused",
+        Status::Pausing => "pausing",
+        Status::Unknown => "unknown",
+    }
+}
+
+fn state(p: containerd_client::types::v1::Process) -> TaskState {
+    let status = status_name(p.status);
+    let exit = (status == "stopped").then(|| ExitStatus { code: p.exit_status, exited_at: millis(p.exited_at) });
+    TaskState { id: if p.id.is_empty() { p.container_id } else { p.id }, pid: p.pid, status, exit }
+}
+
+impl Client {
+    /// Creates the container's task with the given stdio (a terminal if its spec asks for one);
+    /// returns its pid.
+    pub async fn create_task(&self, container_id: &str, stdio: &StdioMode, cancel: &Cancel) -> Result<u32> {
+        let what = format!("create task {container_id:?}");
+        let container = self.get_container(container_id, cancel).await?;
+        let terminal = serde_json::from_slice::<serde_json::Value>(&container.spec)
+            .ok()
+            .and_then(|spec| spec["process"]["terminal"].as_bool())
+            .unwrap_or(false);
+        let mounts = self
+            .unary(&what, cancel, |ch| {
+                let request =
+                    MountsRequest { snapshotter: container.snapshotter.clone(), key: container.snapshot_key.clone() };
+                async move {
+                    SnapshotsClient::new(ch)
+                        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                        .mounts(self.request(request))
+                        .await
+                }
+            })
+            .await?
+            .mounts;
+        let io = PreparedIo::prepare(stdio, terminal, container_id)?;
+        let request = CreateTaskRequest {
+            container_id: container_id.to_string(),
+            rootfs: mounts,
+            stdin: io.stdin.clone(),
+            stdout: io.stdout.clone(),
+            stderr: io.stderr.clone(),
+            terminal,
+            ..Default::default()
+        };
+        // Starting the shim and runc can take a while under load: only cancellation applies.
+        match self.long_unary(&what, cancel, |ch| async move { tasks(ch).create(self.request(request)).await }).await {
+            Ok(reply) => {
+                io.opened();
+                Ok(reply.pid)
+            }
+            Err(e) => {
+                io.abandon();
+                Err(e)
+            }
+        }
+    }
+
+    pub async fn start_process(&self, container_id: &str, exec_id: &str, cancel: &Cancel) -> Result<u32> {
+        let what = format!("start {}", process_name(container_id, exec_id));
+        let request = StartRequest { container_id: container_id.to_string(), exec_id: exec_id.to_string() };
+        let reply =
+            self.long_unary(&what, cancel, |ch| async move { tasks(ch).start(self.request(request)).await }).await?;
+        Ok(reply.pid)
+    }
+
+    /// Waits for the process to exit; returns at once if it already has (the daemon keeps the
+    /// status until the task is deleted).
+    pub async fn wait_process(&self, container_id: &str, exec_id: &str, cancel: &Cancel) -> Result<ExitStatus> {
+        let what = format!("wait for {}", process_name(container_id, exec_id));
+        let request = WaitRequest { container_id: container_id.to_string(), exec_id: exec_id.to_string() };
+        let reply =
+            self.long_unary(&what, cancel, |ch| async move { tasks(ch).wait(self.request(request)).await }).await?;
+        Ok(ExitStatus { code: reply.exit_status, exited_at: millis(reply.exited_at) })
+    }
+
+    pub async fn kill_process(
+        &self,
+        container_id: &str,
+        exec_id: &str,
+        signal: u32,
+        all: bool,
+        cancel: &Cancel,
+    ) -> Result<()> {
+        let what = format!("kill {}", process_name(container_id, exec_id));
+        let request = KillRequest { container_id: container_id.to_string(), exec_id: exec_id.to_string(), signal, all };
+        self.unary(&what, cancel, |ch| async move { tasks(ch).kill(self.request(request)).await }).await?;
+        Ok(())
+    }
+
+    /// Deletes a stopped task; returns its exit status.
+    pub async fn delete_task(&self, container_id: &str, cancel: &Cancel) -> Result<ExitStatus> {
+        let what = format!("delete task {container_id:?}");
+        let request = DeleteTaskRequest { container_id: container_id.to_string() };
+        match self.long_unary(&what, cancel, |ch| async move { tasks(ch).delete(self.request(request)).await }).await {
+            Ok(reply) => Ok(ExitStatus { code: reply.exit_status, exited_at: millis(reply.exited_at) }),
+            // containerd 1.6 answers UNKNOWN for a task that is still running; say what it is.
+            Err(e) if e.code == Code::Unknown => match self.task_state(container_id, "", cancel).await {
+                Ok(state) if state.status != "stopped" => Err(Error {
+                    code: Code::FailedPrecondition,
+                    message: format!("{what}: the task is {}; kill it and wait for it first", state.status),
+                    details: e.details,
+                }),
+                _ => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn task_state(&self, container_id: &str, exec_id: &str, cancel: &Cancel) -> Result<TaskState> {
+        let what = format!("get {}", process_name(container_id, exec_id));
+        let request = GetRequest { container_id: container_id.to_string(), exec_id: exec_id.to_string() };
+        let reply = self.unary(&what, cancel, |ch| async move { tasks(ch).get(self.request(request)).await }).await?;
+        reply
+            .process
+            .map(state)
+            .ok_or_else(|| Error::new(Code::Internal, format!("{what}: the daemon answered without the process")))
+    }
+
+    pub async fn pause_task(&self, container_id: &str, cancel: &Cancel) -> Result<()> {
+        let what = format!("pause task {container_id:?}");
+        let request = PauseTaskRequest { container_id: container_id.to_string() };
+        self.unary(&what, cancel, |ch| async move { tasks(ch).pause(self.request(request)).await }).await?;
+        Ok(())
+    }
+
+    pub async fn resume_task(&self, container_id: &str, cancel: &Cancel) -> Result<()> {
+        let what = format!("resume task {container_id:?}");
+        let request = ResumeTaskRequest { container_id: container_id.to_string() };
+        self.unary(&what, cancel, |ch| async move { tasks(ch).resume(self.request(request)).await }).await?;
+        Ok(())
+    }
+
+    pub async fn task_pids(&self, container_id: &str, cancel: &Cancel) -> Result<Vec<u32>> {
+        let what = format!("list pids of task {container_id:?}");
+        let request = ListPidsRequest { container_id: container_id.to_string() };
+        let reply =
+            self.unary(&what, cancel, |ch| async move { tasks(ch).list_pids(self.request(request)).await }).await?;
+        Ok(reply.processes.into_iter().map(|p| p.pid).collect())
+    }
+
+    pub async fn task_metrics(&self, container_id: &str, cancel: &Cancel) -> Result<super::metrics::TaskMetrics> {
+        let what = format!("metrics of task {container_id:?}");
+        let request = MetricsRequest { filters: vec![format!("id=={container_id}")] };
+        let reply =
+            self.unary(&what, cancel, |ch| async move { tasks(ch).metrics(self.request(request)).await }).await?;
+        let metric = reply
+            .metrics
+            .into_iter()
+            .find(|m| m.id == container_id)
+            .ok_or_else(|| Error::new(Code::NotFound, format!("{what}: no metrics (is the task running?)")))?;
+        let data = metric.data.ok_or_else(|| Error::new(Code::NotFound, format!("{what}: the daemon sent no data")))?;
+        super::metrics::decode(&data.type_url, &data.value)
+    }
+
+    pub async fn list_tasks(&self, cancel: &Cancel) -> Result<Vec<TaskState>> {
+        let reply = self
+            .unary("list tasks", cancel, |ch| async move {
+                tasks(ch).list(self.request(ListTasksRequest { filter: String::new() })).await
+            })
+            .await?;
+        Ok(reply.tasks.into_iter().map(state).collect())
+    }
+}
+
+impl Client {
+    pub async fn resize_pty(
+        &self,
+        container_id: &str,
+        exec_id: &str,
+        cols: u32,
+        rows: u32,
+        cancel: &Cancel,
+    ) -> Result<()> {
+        let what = format!("resize {}", process_name(container_id, exec_id));
+        let request = containerd_client::services::v1::ResizePtyRequest {
+            container_id: container_id.to_string(),
+            exec_id: exec_id.to_string(),
+            width: cols,
+            height: rows,
+        };
+        self.unary(&what, cancel, |ch| async move { tasks(ch).resize_pty(self.request(request)).await }).await?;
+        Ok(())
+    }
+
+    /// Closes the process's stdin (the shim closes its end of the FIFO).
+    pub async fn close_stdin(&self, container_id: &str, exec_id: &str, cancel: &Cancel) -> Result<()> {
+        let what = format!("close stdin of {}", process_name(container_id, exec_id));
+        let request = containerd_client::services::v1::CloseIoRequest {
+            container_id: container_id.to_string(),
+            exec_id: exec_id.to_string(),
+            stdin: true,
+        };
+        self.unary(&what, cancel, |ch| async move { tasks(ch).close_io(self.request(request)).await }).await?;
+        Ok(())
+    }
+}
+
+fn process_name(container_id: &str, exec_id: &str) -> String {
+    if exec_id.is_empty() {
+        format!("task {container_id:?}")
+    } else {
+        format!("process {exec_id:?} of task {container_id:?}")
+    }
+}

@@ -1,0 +1,186 @@
+//! Containers on `NativeClient`.
+
+use super::cancel::{from_handle, CancelHandle};
+use super::client::{spawn, NativeClient};
+use crate::core;
+use crate::core::containers::ContainerOptions;
+use crate::core::spec::{MountOptions, SpecOptions};
+use napi::bindgen_prelude::PromiseRaw;
+use napi::{Env, Result};
+use napi_derive::napi;
+use std::collections::HashMap;
+
+#[napi(object)]
+pub struct NativeMount {
+    pub r#type: Option<String>,
+    pub source: String,
+    pub destination: String,
+    pub options: Option<Vec<String>>,
+}
+
+/// API.md's ContainerOptions, with `env` already a list and capabilities split (index.js shapes them).
+#[napi(object)]
+pub struct NativeContainerOptions {
+    pub image: String,
+    pub args: Option<Vec<String>>,
+    pub env: Option<Vec<String>>,
+    pub cwd: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    pub tty: Option<bool>,
+    pub host_network: Option<bool>,
+    pub mounts: Option<Vec<NativeMount>>,
+    pub readonly_rootfs: Option<bool>,
+    pub memory_limit_bytes: Option<f64>,
+    pub cpus: Option<f64>,
+    pub privileged: Option<bool>,
+    pub cap_add: Option<Vec<String>>,
+    pub cap_drop: Option<Vec<String>>,
+    pub labels: Option<HashMap<String, String>>,
+    pub annotations: Option<HashMap<String, String>>,
+    pub snapshotter: Option<String>,
+    pub runtime: Option<String>,
+}
+
+#[napi(object)]
+pub struct ContainerInfo {
+    pub id: String,
+    pub image: String,
+    pub labels: HashMap<String, String>,
+    pub snapshotter: String,
+    pub snapshot_key: String,
+    pub runtime: String,
+    pub created_at: f64,
+    pub updated_at: f64,
+}
+
+impl From<core::containers::ContainerRecord> for ContainerInfo {
+    fn from(c: core::containers::ContainerRecord) -> ContainerInfo {
+        ContainerInfo {
+            id: c.id,
+            image: c.image,
+            labels: c.labels,
+            snapshotter: c.snapshotter,
+            snapshot_key: c.snapshot_key,
+            runtime: c.runtime,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+fn container_options(o: NativeContainerOptions) -> ContainerOptions {
+    let spec = SpecOptions {
+        args: o.args,
+        env: o.env.unwrap_or_default(),
+        cwd: o.cwd,
+        hostname: o.hostname,
+        tty: o.tty.unwrap_or(false),
+        host_network: o.host_network.unwrap_or(false),
+        mounts: o
+            .mounts
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| MountOptions {
+                kind: m.r#type.unwrap_or_else(|| "bind".to_string()),
+                source: m.source,
+                destination: m.destination,
+                options: m.options.unwrap_or_default(),
+            })
+            .collect(),
+        readonly_rootfs: o.readonly_rootfs.unwrap_or(false),
+        memory_limit_bytes: o.memory_limit_bytes.map(|n| n as i64),
+        cpus: o.cpus,
+        privileged: o.privileged.unwrap_or(false),
+        cap_add: o.cap_add.unwrap_or_default(),
+        cap_drop: o.cap_drop.unwrap_or_default(),
+        annotations: o.annotations.unwrap_or_default(),
+    };
+    ContainerOptions {
+        image: o.image,
+        spec,
+        user: o.user,
+        labels: o.labels.unwrap_or_default(),
+        snapshotter: o.snapshotter.unwrap_or_else(|| core::pull::DEFAULT_SNAPSHOTTER.to_string()),
+        runtime: o.runtime.unwrap_or_else(|| core::containers::DEFAULT_RUNTIME.to_string()),
+    }
+}
+
+#[napi]
+impl NativeClient {
+    #[napi]
+    pub fn create_container<'env>(
+        &self,
+        env: &'env Env,
+        id: String,
+        options: NativeContainerOptions,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, ContainerInfo>> {
+        let (client, cancel, options) = (self.inner.clone(), from_handle(cancel), container_options(options));
+        spawn(env, async move { Ok(client.create_container(&id, options, &cancel).await?.into()) })
+    }
+
+    #[napi]
+    pub fn get_container<'env>(
+        &self,
+        env: &'env Env,
+        id: String,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, ContainerInfo>> {
+        let (client, cancel) = (self.inner.clone(), from_handle(cancel));
+        spawn(env, async move { Ok(client.get_container(&id, &cancel).await?.into()) })
+    }
+
+    #[napi]
+    pub fn list_containers<'env>(
+        &self,
+        env: &'env Env,
+        filters: Option<Vec<String>>,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, Vec<ContainerInfo>>> {
+        let (client, cancel) = (self.inner.clone(), from_handle(cancel));
+        spawn(env, async move {
+            let list = client.list_containers(filters.unwrap_or_default(), &cancel).await?;
+            Ok(list.into_iter().map(ContainerInfo::from).collect())
+        })
+    }
+
+    /// The container's OCI runtime spec (JSON text; index.js parses it).
+    #[napi]
+    pub fn container_spec<'env>(
+        &self,
+        env: &'env Env,
+        id: String,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, String>> {
+        let (client, cancel) = (self.inner.clone(), from_handle(cancel));
+        spawn(env, async move {
+            let container = client.get_container(&id, &cancel).await?;
+            Ok(String::from_utf8_lossy(&container.spec).into_owned())
+        })
+    }
+
+    #[napi]
+    pub fn set_container_labels<'env>(
+        &self,
+        env: &'env Env,
+        id: String,
+        labels: HashMap<String, Option<String>>,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, ContainerInfo>> {
+        let (client, cancel) = (self.inner.clone(), from_handle(cancel));
+        spawn(env, async move { Ok(client.set_container_labels(&id, labels, &cancel).await?.into()) })
+    }
+
+    #[napi]
+    pub fn delete_container<'env>(
+        &self,
+        env: &'env Env,
+        id: String,
+        snapshot: bool,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, ()>> {
+        let (client, cancel) = (self.inner.clone(), from_handle(cancel));
+        spawn(env, async move { client.delete_container(&id, snapshot, &cancel).await })
+    }
+}
