@@ -140,6 +140,123 @@ export declare class Image {
   isUnpacked(snapshotter?: string, options?: CallOptions): Promise<boolean>
 }
 
+// ---------- containers ----------
+
+export interface Mount {
+  /** Default 'bind' (made recursive unless options say 'bind'). */
+  type?: 'bind' | 'tmpfs' | (string & {})
+  source: string
+  /** Absolute path inside the container. */
+  destination: string
+  options?: string[]
+}
+
+export interface ContainerOptions {
+  image: string | Image
+  /** Replaces Entrypoint + Cmd (like `ctr run IMAGE ID args...`). */
+  args?: string[]
+  /** Merged over the image's Env. */
+  env?: string[] | Record<string, string>
+  cwd?: string
+  /** 'uid', 'uid:gid', 'name' or 'name:group' (names from the image's /etc/passwd and /etc/group). */
+  user?: string
+  hostname?: string
+  tty?: boolean
+  /** Share the host network namespace, with the host's /etc/hosts and /etc/resolv.conf. */
+  hostNetwork?: boolean
+  mounts?: Mount[]
+  readonlyRootfs?: boolean
+  memoryLimitBytes?: number
+  /** e.g. 0.5 */
+  cpus?: number
+  privileged?: boolean
+  /** 'CAP_NET_ADMIN' or 'NET_ADMIN'; 'ALL' allowed. */
+  capabilities?: { add?: string[]; drop?: string[] }
+  labels?: Record<string, string>
+  annotations?: Record<string, string>
+  /** Default 'overlayfs'. */
+  snapshotter?: string
+  /** Default 'io.containerd.runc.v2'. */
+  runtime?: string
+  signal?: AbortSignal
+}
+
+export interface TaskOptions {
+  /** 'inherit': this process's stdout/stderr; 'ignore': /dev/null. ('pipe' arrives with streams.) */
+  stdio?: 'pipe' | 'inherit' | 'ignore'
+  stdin?: boolean
+  /** Absolute path on the daemon's host: the shim appends stdout and stderr there. */
+  logFile?: string
+  signal?: AbortSignal
+}
+
+export interface ExitStatus {
+  exitCode: number
+  exitedAt: Date
+}
+
+export type TaskStatus = 'created' | 'running' | 'stopped' | 'paused' | 'pausing' | 'unknown'
+
+export declare class Container {
+  private constructor()
+  readonly id: string
+  readonly image: string
+  readonly labels: Record<string, string>
+  readonly snapshotter: string
+  readonly snapshotKey: string
+  readonly runtime: string
+  readonly createdAt: Date
+  readonly updatedAt: Date
+  /** The OCI runtime spec, as JSON. */
+  spec(options?: CallOptions): Promise<Record<string, any>>
+  /** Merges; null removes a key. Resolves with the updated container. */
+  setLabels(labels: Record<string, string | null>, options?: CallOptions): Promise<Container>
+  newTask(options?: TaskOptions): Promise<Task>
+  /** The existing task, re-attached without stdio (NotFoundError if none). */
+  task(options?: CallOptions): Promise<Task>
+  /** Default removes the snapshot too. */
+  delete(options?: { snapshot?: boolean; signal?: AbortSignal }): Promise<void>
+  /** Kills and deletes its task if any, then delete(). */
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+export declare class Process {
+  protected constructor()
+  readonly id: string
+  /** 0 for an exec process until start() resolves. */
+  readonly pid: number
+  readonly stdin: import('node:stream').Writable | null
+  readonly stdout: import('node:stream').Readable | null
+  readonly stderr: import('node:stream').Readable | null
+  start(options?: CallOptions): Promise<void>
+  /** Never misses an exit, whenever it is called. */
+  wait(options?: CallOptions): Promise<ExitStatus>
+  /** Default 'SIGTERM'; names ('SIGKILL', 'term', 'SIGRTMIN+1') or numbers. */
+  kill(signal?: string | number, options?: CallOptions): Promise<void>
+  resize(cols: number, rows: number, options?: CallOptions): Promise<void>
+  closeStdin(options?: CallOptions): Promise<void>
+  delete(options?: CallOptions): Promise<ExitStatus>
+}
+
+export interface TaskMetrics {
+  memoryBytes?: number
+  cpuUsageNanos?: number
+  pids?: number
+  /** The decoded cgroup v1 or v2 metrics, camelCase keys. */
+  raw: Record<string, any>
+}
+
+export declare class Task extends Process {
+  status(options?: CallOptions): Promise<{ status: TaskStatus; exitCode?: number }>
+  /** SIGKILL if running, wait, delete. */
+  [Symbol.asyncDispose](): Promise<void>
+  pause(options?: CallOptions): Promise<void>
+  resume(options?: CallOptions): Promise<void>
+  pids(options?: CallOptions): Promise<number[]>
+  metrics(options?: CallOptions): Promise<TaskMetrics>
+  kill(signal?: string | number, options?: { all?: boolean; signal?: AbortSignal }): Promise<void>
+}
+
 export declare class Client {
   private constructor()
   static connect(options?: ConnectOptions): Promise<Client>
@@ -166,6 +283,13 @@ export declare class Client {
   listImages(filters?: string[], options?: CallOptions): Promise<Image[]>
   /** `sync` waits until the garbage collector has removed what only this image held. */
   deleteImage(name: string, options?: { sync?: boolean; signal?: AbortSignal }): Promise<void>
+
+  /** Unpacks the image first if needed; bad options fail before anything is made. */
+  createContainer(id: string, options: ContainerOptions): Promise<Container>
+  getContainer(id: string, options?: CallOptions): Promise<Container>
+  /** containerd filter syntax, e.g. 'labels.app==web', 'image~="busybox"'. */
+  listContainers(filters?: string[], options?: CallOptions): Promise<Container[]>
+  listTasks(options?: CallOptions): Promise<Array<{ id: string; pid: number; status: TaskStatus; exitCode?: number; exitedAt?: Date }>>
 }
 
 // ---------- errors ----------

@@ -16,7 +16,9 @@ const tsc = path.join(root, 'node_modules/typescript/bin/tsc')
 const USE_TS = `
 import {
   Client, ContainerdError, NotFoundError, UnavailableError, Image,
+  Container, Task, Process,
   type ConnectOptions, type PluginInfo, type PullProgress, type LayerStatus, type Descriptor, type ImageConfig,
+  type TaskStatus, type ExitStatus,
 } from 'containerd-napi'
 
 async function main(address: string): Promise<string> {
@@ -52,6 +54,27 @@ async function main(address: string): Promise<string> {
   await client.deleteImage(image.name, { sync: true })
   await client.pull('x', { auth: { token: 't' } })
   void d; void cfg; void n; void unpacked; void all
+  const container: Container = await client.createContainer('web', {
+    image, args: ['httpd'], env: { A: 'b' }, user: 'app:app', hostNetwork: true, tty: false,
+    mounts: [{ source: '/srv', destination: '/srv', options: ['ro'] }, { type: 'tmpfs', source: 'tmpfs', destination: '/tmp' }],
+    memoryLimitBytes: 1 << 26, cpus: 0.5, capabilities: { add: ['NET_ADMIN'] }, labels: { a: 'b' },
+  })
+  const spec: Record<string, any> = await container.spec()
+  const relabelled: Container = await container.setLabels({ a: null, b: 'c' })
+  const task: Task = await container.newTask({ stdio: 'ignore', logFile: '/var/log/web.log' })
+  await task.start()
+  const st: TaskStatus = (await task.status()).status
+  const exit: ExitStatus = await task.wait({ signal: AbortSignal.timeout(1000) })
+  await task.kill('SIGTERM', { all: true })
+  await task.kill(9)
+  const m: number | undefined = (await task.metrics()).memoryBytes
+  const pids: number[] = await task.pids()
+  const asProcess: Process = task
+  await asProcess.delete()
+  await container[Symbol.asyncDispose]()
+  const tasks = await client.listTasks()
+  const when: Date | undefined = tasks[0]?.exitedAt
+  void spec; void relabelled; void st; void exit; void m; void pids; void when
   return v.version + String(skipped) + image.createdAt.toISOString()
 }
 void main
@@ -66,6 +89,8 @@ async function wrong(client: Client) {
   new Client()
   await client.pull('x', { auth: { username: 'u' } })
   await client.pull('x', { onProgress: (p: { phase: 'nope' }) => p })
+  await client.createContainer('x', { args: ['sh'] })
+  await (await client.getContainer('x')).newTask({ stdio: 'all' })
 }
 void wrong
 `
@@ -114,7 +139,7 @@ test('npm pack installs into a fresh project, loads, works and type-checks', { t
         throw err
       }
     })
-    for (const line of [':4:', ':5:', ':6:', ':7:', ':8:', ':9:']) assert.ok(output.includes(`misuse.ts(${line.slice(1, -1)},`), output)
+    for (const line of [':4:', ':5:', ':6:', ':7:', ':8:', ':9:', ':10:', ':11:']) assert.ok(output.includes(`misuse.ts(${line.slice(1, -1)},`), output)
   } finally {
     fs.rmSync(work, { recursive: true, force: true })
   }
