@@ -5,7 +5,7 @@ const { binding, call, callSync } = require('./native.js')
 const check = require('./check.js')
 const { Image } = require('./image.js')
 const { Container, containerOptions } = require('./container.js')
-const { InvalidArgumentError } = require('./errors.js')
+const { InvalidArgumentError, DeadlineExceededError } = require('./errors.js')
 
 // Only Client.connect() and withNamespace() construct clients.
 const INTERNAL = Symbol('containerd-napi.internal')
@@ -90,20 +90,7 @@ class Client {
   async pull(ref, options) {
     check.string(ref, 'ref')
     const o = check.optionalObject(options, 'options')
-    const tls = o.tls === undefined ? undefined : check.optionalObject(o.tls, 'options.tls')
-    const native = {
-      platform: check.optionalString(o.platform, 'options.platform'),
-      plainHttp: check.optionalBoolean(o.plainHttp, 'options.plainHttp'),
-      maxConcurrentDownloads: check.optionalPositiveInteger(o.maxConcurrentDownloads, 'options.maxConcurrentDownloads'),
-      labels: check.stringRecord(o.labels, 'options.labels'),
-      tls: tls && {
-        ca: check.optionalPem(tls.ca, 'options.tls.ca'),
-        insecureSkipVerify: check.optionalBoolean(tls.insecureSkipVerify, 'options.tls.insecureSkipVerify'),
-      },
-      auth: registryAuth(o.auth),
-    }
-    native.unpack = check.optionalBoolean(o.unpack, 'options.unpack')
-    native.snapshotter = check.optionalString(o.snapshotter, 'options.snapshotter')
+    const native = nativePullOptions(o)
     const progress = progressCallback(o.onProgress)
     const info = await call('pull', o.signal, (h) => this.#native.pull(ref, native, progress?.callback, h))
     // Reports travel on their own queue: hand back the image only after the final one.
@@ -144,6 +131,34 @@ class Client {
     return list.map((info) => new Container(this.#native, info))
   }
 
+  /**
+   * Like `ctr run --rm`: pull if missing, create, start, collect the output, remove everything.
+   * @param {string | Image} image @param {string[]} [args] @param {import('../index').RunOptions} [options]
+   */
+  async run(image, args, options) {
+    const o = check.optionalObject(options, 'options')
+    const { id, pull, input, timeoutMs, signal, ...rest } = o
+    const container = containerOptions({ ...rest, image, args })
+    let pullOptions
+    if (pull !== undefined && typeof pull !== 'boolean') pullOptions = nativePullOptions(pull)
+    const native = {
+      container,
+      id: check.optionalString(id, 'options.id'),
+      pull: pull === undefined || pullOptions !== undefined ? true : pull,
+      pullOptions,
+      input: input === undefined ? undefined : typeof input === 'string' ? Buffer.from(input) : checkBuffer(input),
+      timeoutMs: check.optionalNumber(timeoutMs, 'options.timeoutMs'),
+    }
+    const result = await call('run', signal, (h) => this.#native.run(native, h))
+    const out = { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, exitedAt: new Date(result.exitedAt) }
+    if (result.timedOut) {
+      const err = new DeadlineExceededError(`run: the process did not exit within ${timeoutMs} ms and was killed`)
+      Object.assign(err, { stdout: out.stdout, stderr: out.stderr })
+      throw err
+    }
+    return out
+  }
+
   async listTasks(options) {
     const { signal } = check.optionalObject(options, 'options')
     const list = await call('list tasks', signal, (h) => this.#native.listTasks(h))
@@ -160,6 +175,30 @@ class Client {
     const sync = check.optionalBoolean(o.sync, 'options.sync')
     await call('delete image', o.signal, (h) => this.#native.deleteImage(name, sync, h))
   }
+}
+
+/** PullOptions → the native shape (onProgress and signal are handled by the caller). */
+function nativePullOptions(options) {
+  const o = check.optionalObject(options, 'options')
+  const tls = o.tls === undefined ? undefined : check.optionalObject(o.tls, 'options.tls')
+  return {
+    platform: check.optionalString(o.platform, 'options.platform'),
+    plainHttp: check.optionalBoolean(o.plainHttp, 'options.plainHttp'),
+    maxConcurrentDownloads: check.optionalPositiveInteger(o.maxConcurrentDownloads, 'options.maxConcurrentDownloads'),
+    labels: check.stringRecord(o.labels, 'options.labels'),
+    tls: tls && {
+      ca: check.optionalPem(tls.ca, 'options.tls.ca'),
+      insecureSkipVerify: check.optionalBoolean(tls.insecureSkipVerify, 'options.tls.insecureSkipVerify'),
+    },
+    auth: registryAuth(o.auth),
+    unpack: check.optionalBoolean(o.unpack, 'options.unpack'),
+    snapshotter: check.optionalString(o.snapshotter, 'options.snapshotter'),
+  }
+}
+
+function checkBuffer(value) {
+  if (!Buffer.isBuffer(value)) throw new InvalidArgumentError('options.input must be a string or a Buffer')
+  return value
 }
 
 /**

@@ -46,18 +46,16 @@ class Container {
     const stdio = o.stdio ?? 'pipe'
     if (!STDIO.has(stdio)) throw new InvalidArgumentError(`options.stdio must be 'pipe', 'inherit' or 'ignore', got ${JSON.stringify(stdio)}`)
     const logFile = check.optionalString(o.logFile, 'options.logFile')
-    if (stdio === 'pipe' && logFile === undefined) {
-      throw new InvalidArgumentError("stdio 'pipe' is not available yet: use 'inherit', 'ignore' or logFile")
-    }
-    const pid = await call('new task', o.signal, (h) => this.#native.newTask(this.id, stdio, logFile, h))
-    return new Task(this.#native, this.id, pid)
+    const stdin = check.optionalBoolean(o.stdin, 'options.stdin')
+    const io = await call('new task', o.signal, (h) => this.#native.newTask(this.id, stdio, stdin, logFile, h))
+    return new Task(this.#native, this.id, io)
   }
 
   /** The existing task, without stdio (NotFoundError if there is none). */
   async task(options) {
     const { signal } = check.optionalObject(options, 'options')
     const state = await call('get task', signal, (h) => this.#native.taskState(this.id, '', h))
-    return new Task(this.#native, this.id, state.pid)
+    return new Task(this.#native, this.id, { pid: state.pid })
   }
 
   /** Deletes the container and (unless `snapshot: false`) its snapshot. */

@@ -2,6 +2,7 @@
 // The public Process and Task (API.md). `Task extends Process` here, in JS, because napi-rs
 // classes cannot inherit; both are handles over the native client plus (container id, exec id).
 
+const net = require('node:net')
 const { call } = require('./native.js')
 const check = require('./check.js')
 const { InvalidArgumentError, NotFoundError } = require('./errors.js')
@@ -21,16 +22,23 @@ class Process {
   #containerId
   #execId
 
-  /** @internal */
-  constructor(native, containerId, execId, pid) {
+  /**
+   * @internal
+   * `io`: the pid and, for piped stdio, non-blocking FIFO descriptors from the native layer;
+   * Node polls them on its event loop (net.Socket over a pipe), not on the libuv thread pool.
+   */
+  constructor(native, containerId, execId, io) {
     this.#native = native
     this.#containerId = containerId
     this.#execId = execId
     this.id = execId || containerId
-    this.pid = pid
-    this.stdin = null
-    this.stdout = null
-    this.stderr = null
+    this.pid = io.pid
+    this.stdin = io.stdin == null ? null : new net.Socket({ fd: io.stdin, readable: false, writable: true })
+    // The shim keeps a writer of its own on the stdin FIFO: ending ours is not EOF for the
+    // process until CloseIO, so ending the stream sends it.
+    this.stdin?.once('finish', () => { this.#closeIo().catch(() => {}) })
+    this.stdout = io.stdout == null ? null : new net.Socket({ fd: io.stdout, readable: true, writable: false })
+    this.stderr = io.stderr == null ? null : new net.Socket({ fd: io.stderr, readable: true, writable: false })
   }
 
   /** @internal */
@@ -64,21 +72,55 @@ class Process {
     await call('resize', signal, (h) => this.#native.resizePty(this.#containerId, this.#execId, cols, rows, h))
   }
 
+  #stdinClosed
+  #closeIo(signal) {
+    this.#stdinClosed ??= call('close stdin', signal, (h) => this.#native.closeStdin(this.#containerId, this.#execId, h))
+    return this.#stdinClosed
+  }
+
+  /** Ends our stdin stream (if piped) and has the shim close the process's stdin. */
   async closeStdin(options) {
     const { signal } = check.optionalObject(options, 'options')
-    await call('close stdin', signal, (h) => this.#native.closeStdin(this.#containerId, this.#execId, h))
+    if (this.stdin && !this.stdin.writableFinished) await new Promise((resolve) => this.stdin.end(resolve))
+    await this.#closeIo(signal)
   }
 
   async delete(options) {
     const { signal } = check.optionalObject(options, 'options')
-    return exitStatus(await call('delete', signal, (h) => this.#native.deleteTask(this.#containerId, h)))
+    const status = await call('delete', signal, (h) => this.#execId
+      ? this.#native.deleteProcess(this.#containerId, this.#execId, h)
+      : this.#native.deleteTask(this.#containerId, h))
+    return exitStatus(status)
   }
 }
 
 class Task extends Process {
   /** @internal */
-  constructor(native, containerId, pid) {
-    super(native, containerId, '', pid)
+  constructor(native, containerId, io) {
+    super(native, containerId, '', io)
+  }
+
+  /** Adds a process to the running task; start() runs it. Duplicate ids are AlreadyExistsError. */
+  async exec(execId, options) {
+    check.string(execId, 'execId')
+    const o = check.optionalObject(options, 'options')
+    const stdio = o.stdio ?? 'pipe'
+    if (!['pipe', 'inherit', 'ignore'].includes(stdio)) {
+      throw new InvalidArgumentError(`options.stdio must be 'pipe', 'inherit' or 'ignore', got ${JSON.stringify(stdio)}`)
+    }
+    let env = o.env
+    if (env !== undefined && !Array.isArray(env)) env = Object.entries(check.stringRecord(env, 'options.env')).map(([k, v]) => `${k}=${v}`)
+    const native = {
+      args: check.optionalStrings(o.args, 'options.args') ?? [],
+      env: check.optionalStrings(env, 'options.env'),
+      cwd: check.optionalString(o.cwd, 'options.cwd'),
+      user: check.optionalString(o.user, 'options.user'),
+      tty: check.optionalBoolean(o.tty, 'options.tty'),
+      stdio,
+      stdin: check.optionalBoolean(o.stdin, 'options.stdin'),
+    }
+    const io = await call('exec', o.signal, (h) => this._native.execProcess(this._containerId, execId, native, h))
+    return new Process(this._native, this._containerId, execId, io)
   }
 
   async status(options) {

@@ -5,6 +5,7 @@ use super::cancel::{with_deadline, Cancel};
 use super::connection::{self, TlsOptions};
 use super::error::{Code, Error, Result};
 use super::identifiers;
+use super::stdio::PreparedIo;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, RwLock};
@@ -35,6 +36,8 @@ struct Connection {
     timeout: Option<Duration>,
     /// Content ingest refs this process is writing (see [`Client::lock_ingest`]).
     ingests: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Stdio of exec processes not started yet: their FIFOs must exist until Start.
+    pending_io: std::sync::Mutex<HashMap<String, PreparedIo>>,
 }
 
 /// Held while this process writes one ingest ref; dropping it lets the next writer in.
@@ -119,6 +122,7 @@ impl Client {
                 address: display,
                 timeout,
                 ingests: Default::default(),
+                pending_io: Default::default(),
             }),
             namespace,
             lease: None,
@@ -187,6 +191,18 @@ impl Client {
         };
         let held = lock.clone().lock_owned().await;
         IngestGuard { conn: self.conn.clone(), key, lock, _held: held }
+    }
+
+    pub(crate) fn put_pending_io(&self, container_id: &str, exec_id: &str, io: PreparedIo) {
+        let key = format!("{}/{container_id}/{exec_id}", self.namespace);
+        if let Ok(mut map) = self.conn.pending_io.lock() {
+            map.insert(key, io);
+        }
+    }
+
+    pub(crate) fn take_pending_io(&self, container_id: &str, exec_id: &str) -> Option<PreparedIo> {
+        let key = format!("{}/{container_id}/{exec_id}", self.namespace);
+        self.conn.pending_io.lock().ok().and_then(|mut map| map.remove(&key))
     }
 
     /// Classifies a failed streaming call (no deadline applies to those).

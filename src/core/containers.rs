@@ -9,7 +9,7 @@ use super::identifiers;
 use super::images::{millis, Descriptor};
 use super::leases::lease_id;
 use super::manifest::chain_ids;
-use super::spec::{build_spec, to_json, ImageDefaults, SpecOptions, SPEC_TYPE_URL};
+use super::spec::{build_spec, to_json, ImageDefaults, ResolvedUser, SpecOptions, SPEC_TYPE_URL};
 use super::users::{find_in_layer, needs_files, resolve_user, LayerFile};
 use containerd_client::services::v1::container::Runtime;
 use containerd_client::services::v1::{
@@ -91,9 +91,7 @@ impl Client {
         let resolved = self.resolve_image(&image.name, None, cancel).await?;
         let defaults = ImageDefaults::from_config_json(&resolved.config_bytes)?;
         let user_spec = options.user.clone().or_else(|| defaults.user.clone()).unwrap_or_default();
-        let (passwd, group) =
-            if needs_image_files(&user_spec) { self.image_user_files(&resolved.layers).await? } else { (None, None) };
-        let user = resolve_user(&user_spec, passwd.as_deref(), group.as_deref())?;
+        let user = self.image_user(&resolved.layers, &user_spec).await?;
         let spec = to_json(&build_spec(self.namespace(), id, &defaults, &options.spec, &user)?)?;
         let parent = chain_ids(&resolved.diff_ids).pop().unwrap_or_default();
         if !parent.is_empty() && !self.snapshot_exists(&options.snapshotter, &parent).await? {
@@ -198,6 +196,12 @@ impl Client {
             self.remove_snapshot(&container.snapshotter, &container.snapshot_key).await?;
         }
         Ok(())
+    }
+
+    /// Resolves a user spec against the image's /etc/passwd and /etc/group (read only when needed).
+    pub(crate) async fn image_user(&self, layers: &[Descriptor], user: &str) -> Result<ResolvedUser> {
+        let (passwd, group) = if needs_image_files(user) { self.image_user_files(layers).await? } else { (None, None) };
+        resolve_user(user, passwd.as_deref(), group.as_deref())
     }
 
     /// /etc/passwd and /etc/group as the image's layers leave them, read from the layer blobs

@@ -324,11 +324,9 @@ fn no_nul(what: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-fn validate_options(o: &SpecOptions) -> Result<()> {
-    for arg in o.args.iter().flatten() {
-        no_nul("argument", arg)?;
-    }
-    for entry in &o.env {
+/// `KEY=VALUE` entries with a non-empty key and no NUL bytes.
+pub fn validate_env(entries: &[String]) -> Result<()> {
+    for entry in entries {
         no_nul("environment variable", entry)?;
         match entry.split_once('=') {
             Some((key, _)) if !key.is_empty() => {}
@@ -339,11 +337,25 @@ fn validate_options(o: &SpecOptions) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// A working directory: absolute, no NUL bytes.
+pub fn validate_cwd(cwd: &str) -> Result<()> {
+    no_nul("cwd", cwd)?;
+    if !cwd.starts_with('/') {
+        return Err(Error::invalid_argument(format!("invalid cwd {cwd:?}: must be an absolute path")));
+    }
+    Ok(())
+}
+
+fn validate_options(o: &SpecOptions) -> Result<()> {
+    for arg in o.args.iter().flatten() {
+        no_nul("argument", arg)?;
+    }
+    validate_env(&o.env)?;
     if let Some(cwd) = &o.cwd {
-        no_nul("cwd", cwd)?;
-        if !cwd.starts_with('/') {
-            return Err(Error::invalid_argument(format!("invalid cwd {cwd:?}: must be an absolute path")));
-        }
+        validate_cwd(cwd)?;
     }
     if let Some(name) = &o.hostname {
         no_nul("hostname", name)?;
@@ -413,16 +425,21 @@ fn process_env(image: &ImageDefaults, options: &SpecOptions) -> Result<Vec<Strin
         no_nul("the image's environment variable", entry)?;
         env.push(entry.clone());
     }
-    for entry in &options.env {
+    merge_env(&mut env, &options.env);
+    if options.tty && !env.iter().any(|e| env_key(e) == "TERM") {
+        env.push("TERM=xterm".to_string());
+    }
+    Ok(env)
+}
+
+/// `overrides` replace same-key entries of `env` in place; new keys are appended.
+pub fn merge_env(env: &mut Vec<String>, overrides: &[String]) {
+    for entry in overrides {
         match env.iter_mut().find(|e| env_key(e) == env_key(entry)) {
             Some(existing) => existing.clone_from(entry),
             None => env.push(entry.clone()),
         }
     }
-    if options.tty && !env.iter().any(|e| env_key(e) == "TERM") {
-        env.push("TERM=xterm".to_string());
-    }
-    Ok(env)
 }
 
 /// "CAP_NET_ADMIN", "NET_ADMIN" and "net_admin" all name CAP_NET_ADMIN.

@@ -1,15 +1,21 @@
 //! Task and exec stdio. `ignore` gives the shim no paths (it uses /dev/null); `logFile` gives it a
 //! `file://` URI it appends stdout and stderr to (this also works for remote daemons); `inherit`
-//! uses FIFOs in a private 0700 directory whose read ends this process pumps into its own
-//! stdout/stderr.
+//! and `pipe` use FIFOs in a private 0700 directory. With `inherit` this process pumps the read
+//! ends into its own stdout/stderr on tokio; with `pipe` the non-blocking descriptors are handed
+//! to Node, which polls them on its event loop (no libuv thread-pool thread per stream).
 //!
-//! The FIFO pitfalls: a non-blocking read end reports EOF while no writer is connected, so until
-//! the shim has opened its end we hold a placeholder writer; it is dropped once Tasks.Create or
-//! Exec returned, after which EOF really means the process closed its output. The FIFO files are
-//! unlinked at that point too (the open descriptors keep working), so nothing is left on disk.
+//! The FIFO pitfalls: a non-blocking read end reports EOF while no writer is connected, and a
+//! non-blocking write-only open fails with ENXIO while no reader is. So we hold a placeholder
+//! writer on each output FIFO until the shim has opened its ends (at Tasks.Create for a task, at
+//! Start for an exec process); after that EOF really means the process closed its output. Stdin
+//! is opened read-write, which never blocks and needs no reader. The caller gets its descriptors
+//! at once ([`PreparedIo::handover`]), so it can attach to them before the process starts; the
+//! placeholders are dropped and the FIFO files unlinked by [`PreparedIo::release`] (the open
+//! descriptors keep working), so nothing is left on disk.
 
 use super::error::{Code, Error, Result};
 use std::fs::{File, OpenOptions};
+use std::os::fd::{IntoRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -20,8 +26,29 @@ use tokio::net::unix::pipe;
 pub enum StdioMode {
     Ignore,
     Inherit,
+    /// Descriptors for the caller; `stdin` adds a writable stdin.
+    Pipe {
+        stdin: bool,
+    },
     /// An absolute path on the daemon's host.
     LogFile(String),
+}
+
+/// The caller's ends of piped stdio: non-blocking descriptors it now owns (None where absent).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PipeFds {
+    pub stdin: Option<RawFd>,
+    pub stdout: Option<RawFd>,
+    pub stderr: Option<RawFd>,
+}
+
+/// Where an output FIFO's bytes go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sink {
+    /// This process's descriptor 1 or 2.
+    Inherit(i32),
+    Stdout,
+    Stderr,
 }
 
 /// The stdio paths for Tasks.Create / Exec, and what must happen once the shim has them.
@@ -32,8 +59,8 @@ pub struct PreparedIo {
     pub terminal: bool,
     dir: Option<PathBuf>,
     placeholders: Vec<File>,
-    /// Read ends and where their bytes go (1 = our stdout, 2 = our stderr).
-    pumps: Vec<(pipe::Receiver, i32)>,
+    readers: Vec<(File, Sink)>,
+    stdin_writer: Option<File>,
 }
 
 fn io_error(what: &str, e: std::io::Error) -> Error {
@@ -59,78 +86,90 @@ impl PreparedIo {
             terminal,
             dir: None,
             placeholders: Vec::new(),
-            pumps: Vec::new(),
+            readers: Vec::new(),
+            stdin_writer: None,
         };
-        match mode {
-            StdioMode::Ignore => {}
+        let (out, err, stdin) = match mode {
+            StdioMode::Ignore => return Ok(io),
             StdioMode::LogFile(path) => {
                 if !Path::new(path).is_absolute() {
                     return Err(Error::invalid_argument(format!("logFile must be an absolute path, got {path:?}")));
                 }
                 io.stdout = format!("file://{path}");
                 io.stderr = io.stdout.clone();
+                return Ok(io);
             }
-            StdioMode::Inherit => {
-                let dir = std::env::temp_dir().join(format!("containerd-napi-fifo-{:016x}", rand::random::<u64>()));
-                std::fs::DirBuilder::new().mode(0o700).create(&dir).map_err(|e| io_error("create fifo dir", e))?;
-                io.dir = Some(dir.clone());
-                // With a terminal the shim has one output stream.
-                let streams: &[(&str, i32)] = if terminal { &[("stdout", 1)] } else { &[("stdout", 1), ("stderr", 2)] };
-                for (name, target) in streams {
-                    let path = dir.join(format!("{id}-{name}"));
-                    io.open_reader(&path, *target).map_err(|e| {
-                        io.abandon_ref();
-                        io_error("open fifo", e)
-                    })?;
-                    let uri = path.to_string_lossy().into_owned();
-                    if *name == "stdout" {
-                        io.stdout = uri;
-                    } else {
-                        io.stderr = uri;
-                    }
-                }
-            }
-        }
+            StdioMode::Inherit => (Sink::Inherit(1), Sink::Inherit(2), false),
+            StdioMode::Pipe { stdin } => (Sink::Stdout, Sink::Stderr, *stdin),
+        };
+        io.make_fifos(id, out, err, stdin).map_err(|e| {
+            io.close();
+            io_error("set up stdio fifos", e)
+        })?;
         Ok(io)
     }
 
-    fn open_reader(&mut self, path: &Path, target: i32) -> std::io::Result<()> {
-        mkfifo(path)?;
-        let read = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
-        // Succeeds because a reader exists; keeps the read end from seeing EOF before the shim opens.
-        let placeholder = OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(path)?;
-        self.placeholders.push(placeholder);
-        self.pumps.push((pipe::Receiver::from_file(read)?, target));
+    fn make_fifos(&mut self, id: &str, out: Sink, err: Sink, stdin: bool) -> std::io::Result<()> {
+        let dir = std::env::temp_dir().join(format!("containerd-napi-fifo-{:016x}", rand::random::<u64>()));
+        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+        self.dir = Some(dir.clone());
+        let path = |name: &str| dir.join(format!("{id}-{name}"));
+        self.stdout = self.open_reader(&path("stdout"), out)?;
+        // With a terminal the shim has one output stream.
+        if !self.terminal {
+            self.stderr = self.open_reader(&path("stderr"), err)?;
+        }
+        if stdin {
+            let p = path("stdin");
+            mkfifo(&p)?;
+            // Read-write never blocks and needs no reader; the caller only ever writes to it.
+            self.stdin_writer =
+                Some(OpenOptions::new().read(true).write(true).custom_flags(libc::O_NONBLOCK).open(&p)?);
+            self.stdin = p.to_string_lossy().into_owned();
+        }
         Ok(())
     }
 
-    /// The shim has its ends: release the placeholders, unlink the FIFOs, start the pumps.
-    pub fn opened(mut self) {
-        self.placeholders.clear();
-        self.remove_dir();
-        for (mut reader, target) in self.pumps.drain(..) {
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 64 * 1024];
-                let mut out: Box<dyn tokio::io::AsyncWrite + Unpin + Send> =
-                    if target == 1 { Box::new(tokio::io::stdout()) } else { Box::new(tokio::io::stderr()) };
-                while let Ok(n) = reader.read(&mut buf).await {
-                    if n == 0 || out.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                    let _ = out.flush().await;
+    fn open_reader(&mut self, path: &Path, sink: Sink) -> std::io::Result<String> {
+        mkfifo(path)?;
+        let read = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+        // Succeeds because a reader exists; keeps the read end from seeing EOF before the shim opens.
+        self.placeholders.push(OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(path)?);
+        self.readers.push((read, sink));
+        Ok(path.to_string_lossy().into_owned())
+    }
+
+    /// The caller's descriptors (`pipe`), now owned by it; `inherit` pumps start here. Safe to
+    /// read before the shim opened its ends: the placeholders keep EOF away until [`Self::release`].
+    pub fn handover(&mut self) -> Result<PipeFds> {
+        let mut fds = PipeFds { stdin: self.stdin_writer.take().map(IntoRawFd::into_raw_fd), ..PipeFds::default() };
+        for (reader, sink) in std::mem::take(&mut self.readers) {
+            match sink {
+                Sink::Stdout => fds.stdout = Some(reader.into_raw_fd()),
+                Sink::Stderr => fds.stderr = Some(reader.into_raw_fd()),
+                Sink::Inherit(target) => {
+                    let reader = pipe::Receiver::from_file(reader).map_err(|e| io_error("stdio pump", e))?;
+                    tokio::spawn(pump(reader, target));
                 }
-            });
+            }
         }
+        Ok(fds)
+    }
+
+    /// The shim has opened its ends: drop the placeholders and unlink the FIFOs.
+    pub fn release(mut self) {
+        self.close();
     }
 
     /// Creating the process failed: close and remove everything.
     pub fn abandon(mut self) {
-        self.abandon_ref();
+        self.close();
     }
 
-    fn abandon_ref(&mut self) {
+    fn close(&mut self) {
         self.placeholders.clear();
-        self.pumps.clear();
+        self.readers.clear();
+        self.stdin_writer = None;
         self.remove_dir();
     }
 
@@ -147,20 +186,68 @@ impl Drop for PreparedIo {
     }
 }
 
+/// Copies a FIFO into this process's stdout (1) or stderr (2) until the writer closes it.
+async fn pump(mut reader: pipe::Receiver, target: i32) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut out: Box<dyn tokio::io::AsyncWrite + Unpin + Send> =
+        if target == 1 { Box::new(tokio::io::stdout()) } else { Box::new(tokio::io::stderr()) };
+    while let Ok(n) = reader.read(&mut buf).await {
+        if n == 0 || out.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+        let _ = out.flush().await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 
     #[tokio::test]
     async fn inherit_makes_private_fifos_and_removes_them() {
         let io = PreparedIo::prepare(&StdioMode::Inherit, false, "t1").unwrap();
         let dir = io.dir.clone().unwrap();
-        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
         assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
         assert!(std::fs::metadata(&io.stdout).unwrap().file_type().is_fifo());
         assert!(std::fs::metadata(&io.stderr).unwrap().file_type().is_fifo());
-        io.opened();
+        let mut io = io;
+        assert_eq!(io.handover().unwrap(), PipeFds::default());
+        io.release();
         assert!(!dir.exists());
+    }
+
+    #[tokio::test]
+    async fn pipes_hand_over_descriptors_that_see_eof_only_from_the_real_writer() {
+        let mut io = PreparedIo::prepare(&StdioMode::Pipe { stdin: true }, false, "t2").unwrap();
+        let fds = io.handover().unwrap();
+        // Play the shim: open the write ends of stdout/stderr and the read end of stdin.
+        let shim_out = OpenOptions::new().write(true).open(&io.stdout).unwrap();
+        let shim_in = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&io.stdin).unwrap();
+        io.release();
+        let (stdin, stdout) = (fds.stdin.unwrap(), fds.stdout.unwrap());
+        assert!(fds.stderr.is_some());
+        use std::io::{Read, Write};
+        use std::os::fd::FromRawFd;
+        // SAFETY: the descriptors were just handed over to us and are used once here.
+        let (mut stdin, mut stdout) = unsafe { (File::from_raw_fd(stdin), File::from_raw_fd(stdout)) };
+        stdin.write_all(b"in").unwrap();
+        let mut got = [0u8; 2];
+        (&shim_in).read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"in");
+        (&shim_out).write_all(b"out").unwrap();
+        drop(shim_out);
+        let mut all = Vec::new();
+        loop {
+            let mut chunk = [0u8; 16];
+            match stdout.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => all.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::yield_now(),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(all, b"out");
     }
 
     #[test]
@@ -168,7 +255,11 @@ mod tests {
         let io = PreparedIo::prepare(&StdioMode::LogFile("/var/log/x.log".into()), false, "t").unwrap();
         assert_eq!((io.stdout.as_str(), io.stderr.as_str()), ("file:///var/log/x.log", "file:///var/log/x.log"));
         assert!(PreparedIo::prepare(&StdioMode::LogFile("x.log".into()), false, "t").is_err());
-        let tty = PreparedIo::prepare(&StdioMode::Inherit, true, "t").unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_terminal_has_no_stderr() {
+        let tty = PreparedIo::prepare(&StdioMode::Pipe { stdin: true }, true, "t").unwrap();
         assert!(tty.stderr.is_empty());
         tty.abandon();
     }

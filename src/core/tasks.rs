@@ -5,7 +5,7 @@ use super::cancel::Cancel;
 use super::client::{Client, MAX_MESSAGE_BYTES};
 use super::error::{Code, Error, Result};
 use super::images::millis;
-use super::stdio::{PreparedIo, StdioMode};
+use super::stdio::{PipeFds, PreparedIo, StdioMode};
 use containerd_client::services::v1::snapshots::{snapshots_client::SnapshotsClient, MountsRequest};
 use containerd_client::services::v1::{
     tasks_client::TasksClient, CreateTaskRequest, DeleteTaskRequest, GetRequest, KillRequest, ListPidsRequest,
@@ -53,8 +53,8 @@ fn state(p: containerd_client::types::v1::Process) -> TaskState {
 
 impl Client {
     /// Creates the container's task with the given stdio (a terminal if its spec asks for one);
-    /// returns its pid.
-    pub async fn create_task(&self, container_id: &str, stdio: &StdioMode, cancel: &Cancel) -> Result<u32> {
+    /// returns its pid and, for piped stdio, the caller's descriptors.
+    pub async fn create_task(&self, container_id: &str, stdio: &StdioMode, cancel: &Cancel) -> Result<(u32, PipeFds)> {
         let what = format!("create task {container_id:?}");
         let container = self.get_container(container_id, cancel).await?;
         let terminal = serde_json::from_slice::<serde_json::Value>(&container.spec)
@@ -87,8 +87,11 @@ impl Client {
         // Starting the shim and runc can take a while under load: only cancellation applies.
         match self.long_unary(&what, cancel, |ch| async move { tasks(ch).create(self.request(request)).await }).await {
             Ok(reply) => {
-                io.opened();
-                Ok(reply.pid)
+                // The shim opened the FIFOs during Create.
+                let mut io = io;
+                let fds = io.handover();
+                io.release();
+                Ok((reply.pid, fds?))
             }
             Err(e) => {
                 io.abandon();
@@ -100,9 +103,13 @@ impl Client {
     pub async fn start_process(&self, container_id: &str, exec_id: &str, cancel: &Cancel) -> Result<u32> {
         let what = format!("start {}", process_name(container_id, exec_id));
         let request = StartRequest { container_id: container_id.to_string(), exec_id: exec_id.to_string() };
-        let reply =
-            self.long_unary(&what, cancel, |ch| async move { tasks(ch).start(self.request(request)).await }).await?;
-        Ok(reply.pid)
+        let started =
+            self.long_unary(&what, cancel, |ch| async move { tasks(ch).start(self.request(request)).await }).await;
+        // An exec's shim opens its FIFOs at Start: now (or after a failed start) they can go.
+        if let Some(io) = self.take_pending_io(container_id, exec_id) {
+            io.release();
+        }
+        Ok(started?.pid)
     }
 
     /// Waits for the process to exit; returns at once if it already has (the daemon keeps the

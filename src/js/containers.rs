@@ -69,7 +69,7 @@ impl From<core::containers::ContainerRecord> for ContainerInfo {
     }
 }
 
-fn container_options(o: NativeContainerOptions) -> ContainerOptions {
+pub(super) fn container_options(o: NativeContainerOptions) -> ContainerOptions {
     let spec = SpecOptions {
         args: o.args,
         env: o.env.unwrap_or_default(),

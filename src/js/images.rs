@@ -117,7 +117,7 @@ impl From<core::images::ImageRecord> for ImageInfo {
     }
 }
 
-fn pull_options(
+pub(super) fn pull_options(
     options: Option<NativePullOptions>,
     host: Option<&str>,
     on_progress: Option<ProgressCallback>,

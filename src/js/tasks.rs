@@ -52,14 +52,42 @@ pub struct MetricsInfo {
     pub raw: String,
 }
 
-/// `stdio` is 'ignore' or 'inherit' unless `logFile` is set.
-fn stdio_mode(stdio: Option<String>, log_file: Option<String>) -> core::Result<StdioMode> {
+/// A new process: its pid, and for piped stdio the non-blocking descriptors index.js wraps in
+/// `net.Socket`s (libuv then polls them; no thread-pool thread per stream).
+#[napi(object)]
+pub struct NewProcessInfo {
+    pub pid: u32,
+    pub stdin: Option<i32>,
+    pub stdout: Option<i32>,
+    pub stderr: Option<i32>,
+}
+
+impl NewProcessInfo {
+    fn new(pid: u32, fds: core::stdio::PipeFds) -> NewProcessInfo {
+        NewProcessInfo { pid, stdin: fds.stdin, stdout: fds.stdout, stderr: fds.stderr }
+    }
+}
+
+/// `stdio` is 'pipe' (default), 'inherit' or 'ignore', unless `logFile` is set.
+fn stdio_mode(stdio: Option<String>, stdin: bool, log_file: Option<String>) -> core::Result<StdioMode> {
     match (stdio.as_deref(), log_file) {
         (_, Some(path)) => Ok(StdioMode::LogFile(path)),
-        (Some("ignore") | None, None) => Ok(StdioMode::Ignore),
+        (Some("pipe") | None, None) => Ok(StdioMode::Pipe { stdin }),
+        (Some("ignore"), None) => Ok(StdioMode::Ignore),
         (Some("inherit"), None) => Ok(StdioMode::Inherit),
         (Some(other), None) => Err(core::Error::invalid_argument(format!("unsupported stdio {other:?}"))),
     }
+}
+
+#[napi(object)]
+pub struct NativeExecOptions {
+    pub args: Vec<String>,
+    pub env: Option<Vec<String>>,
+    pub cwd: Option<String>,
+    pub user: Option<String>,
+    pub tty: Option<bool>,
+    pub stdio: Option<String>,
+    pub stdin: Option<bool>,
 }
 
 #[napi]
@@ -70,11 +98,52 @@ impl NativeClient {
         env: &'env Env,
         container_id: String,
         stdio: Option<String>,
+        stdin: Option<bool>,
         log_file: Option<String>,
         cancel: Option<&CancelHandle>,
-    ) -> Result<PromiseRaw<'env, u32>> {
+    ) -> Result<PromiseRaw<'env, NewProcessInfo>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
-        spawn(env, async move { client.create_task(&container_id, &stdio_mode(stdio, log_file)?, &cancel).await })
+        spawn(env, async move {
+            let mode = stdio_mode(stdio, stdin.unwrap_or(false), log_file)?;
+            let (pid, fds) = client.create_task(&container_id, &mode, &cancel).await?;
+            Ok(NewProcessInfo::new(pid, fds))
+        })
+    }
+
+    #[napi]
+    pub fn exec_process<'env>(
+        &self,
+        env: &'env Env,
+        container_id: String,
+        exec_id: String,
+        options: NativeExecOptions,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, NewProcessInfo>> {
+        let (client, cancel) = (self.inner.clone(), from_handle(cancel));
+        spawn(env, async move {
+            let mode = stdio_mode(options.stdio, options.stdin.unwrap_or(false), None)?;
+            let exec = core::exec::ExecOptions {
+                args: options.args,
+                env: options.env.unwrap_or_default(),
+                cwd: options.cwd,
+                user: options.user,
+                tty: options.tty.unwrap_or(false),
+            };
+            let fds = client.exec_process(&container_id, &exec_id, &exec, &mode, &cancel).await?;
+            Ok(NewProcessInfo::new(0, fds))
+        })
+    }
+
+    #[napi]
+    pub fn delete_process<'env>(
+        &self,
+        env: &'env Env,
+        container_id: String,
+        exec_id: String,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, ExitInfo>> {
+        let (client, cancel) = (self.inner.clone(), from_handle(cancel));
+        spawn(env, async move { Ok(client.delete_process(&container_id, &exec_id, &cancel).await?.into()) })
     }
 
     #[napi]

@@ -1,0 +1,167 @@
+//! `run()`, like `ctr run --rm`: pull if missing, create, start, feed stdin, collect output, wait,
+//! and always remove the task, container and snapshot again (on success, failure, timeout and
+//! abort alike).
+
+use super::cancel::Cancel;
+use super::client::Client;
+use super::containers::ContainerOptions;
+use super::error::{Code, Error, Result};
+use super::pull::PullOptions;
+use super::stdio::{PipeFds, StdioMode};
+use super::tasks::ExitStatus;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::pipe;
+
+/// Cleanup must finish even when the daemon is slow; it is never cancelled by the caller.
+const CLEANUP_TIMEOUT: Duration = Duration::from_secs(30);
+const SIGKILL: u32 = 9;
+
+pub struct RunOptions {
+    /// Default: `run-<random>`.
+    pub id: Option<String>,
+    pub container: ContainerOptions,
+    /// Pull the image when it is missing, with these options; `None` = never pull.
+    pub pull: Option<PullOptions>,
+    /// Written to stdin, which is then closed.
+    pub input: Option<Vec<u8>>,
+    /// SIGKILL after this long; the output so far is returned with `timed_out`.
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug)]
+pub struct RunOutput {
+    pub exit: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub timed_out: bool,
+}
+
+/// What exists so far, for cleanup.
+#[derive(Default)]
+struct Made {
+    container: bool,
+    task: bool,
+}
+
+fn owned(fd: Option<i32>) -> Option<OwnedFd> {
+    // SAFETY: the descriptors come from PreparedIo::opened, which hands over ownership.
+    fd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// After the exit, how long output may keep arriving (a background child can hold the pipe open;
+/// the shim closes it when the task is deleted).
+const OUTPUT_GRACE: Duration = Duration::from_secs(2);
+
+type Buffer = Arc<Mutex<Vec<u8>>>;
+
+/// Reads a FIFO into `out` until its end.
+async fn collect(fd: Option<OwnedFd>, out: Buffer) {
+    let Some(Ok(mut reader)) = fd.map(pipe::Receiver::from_owned_fd) else { return };
+    let mut chunk = vec![0u8; 64 * 1024];
+    while let Ok(n) = reader.read(&mut chunk).await {
+        if n == 0 {
+            break;
+        }
+        if let Ok(mut out) = out.lock() {
+            out.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+fn take(buffer: &Buffer) -> Vec<u8> {
+    buffer.lock().map(|mut b| std::mem::take(&mut *b)).unwrap_or_default()
+}
+
+impl Client {
+    pub async fn run(&self, options: RunOptions, cancel: &Cancel) -> Result<RunOutput> {
+        let id = options.id.clone().unwrap_or_else(|| format!("run-{:016x}", rand::random::<u64>()));
+        super::identifiers::validate("container id", &id)?;
+        let mut made = Made::default();
+        let outcome = cancel.run("run", self.run_steps(&id, &options, &mut made, cancel)).await;
+        // Always, and never cancelled: kill what runs, then remove task, container and snapshot.
+        let cleanup = async {
+            if made.task {
+                if let Ok(state) = self.task_state(&id, "", &Cancel::none()).await {
+                    if state.status != "stopped" {
+                        let _ = self.kill_process(&id, "", SIGKILL, true, &Cancel::none()).await;
+                        let _ = self.wait_process(&id, "", &Cancel::none()).await;
+                    }
+                }
+                let _ = self.delete_task(&id, &Cancel::none()).await;
+            }
+            if made.container {
+                self.delete_container(&id, true, &Cancel::none()).await?;
+            }
+            Ok::<_, Error>(())
+        };
+        let cleaned = tokio::time::timeout(CLEANUP_TIMEOUT, cleanup).await;
+        let output = outcome?;
+        match cleaned {
+            Ok(done) => done?,
+            Err(_) => {
+                return Err(Error::new(Code::DeadlineExceeded, format!("run: removing container {id:?} timed out")))
+            }
+        }
+        Ok(output)
+    }
+
+    async fn run_steps(&self, id: &str, options: &RunOptions, made: &mut Made, cancel: &Cancel) -> Result<RunOutput> {
+        let image = &options.container.image;
+        match self.get_image(image, cancel).await {
+            Ok(_) => {}
+            Err(e) if e.code == Code::NotFound => match &options.pull {
+                Some(pull) => {
+                    // Boxed: the pull's state machine is large; keep it off this future.
+                    Box::pin(self.pull(image, pull.clone(), cancel)).await?;
+                }
+                None => return Err(e),
+            },
+            Err(e) => return Err(e),
+        }
+        let mut container = options.container.clone();
+        // The pull may have normalised the name (busybox → docker.io/library/busybox:latest).
+        container.image = self.get_image(image, cancel).await?.name;
+        self.create_container(id, container, cancel).await?;
+        made.container = true;
+        let stdio = StdioMode::Pipe { stdin: options.input.is_some() };
+        let (_, fds) = self.create_task(id, &stdio, cancel).await?;
+        made.task = true;
+        let PipeFds { stdin, stdout, stderr } = fds;
+        let (stdout, stderr, stdin) = (owned(stdout), owned(stderr), owned(stdin));
+        let (out, err) = (Buffer::default(), Buffer::default());
+        let readers = tokio::spawn({
+            let (out, err) = (out.clone(), err.clone());
+            async move { tokio::join!(collect(stdout, out), collect(stderr, err)) }
+        });
+        self.start_process(id, "", cancel).await?;
+        if let (Some(input), Some(fd)) = (&options.input, stdin) {
+            let (input, client, id) = (input.clone(), self.clone(), id.to_string());
+            // Written concurrently: a process that does not read must not stall the run. The shim
+            // holds a writer of its own on the stdin FIFO, so EOF needs CloseIO as well.
+            tokio::spawn(async move {
+                if let Ok(mut writer) = pipe::Sender::from_owned_fd(fd) {
+                    let _ = writer.write_all(&input).await;
+                }
+                let _ = client.close_stdin(&id, "", &Cancel::none()).await;
+            });
+        }
+        let waited = match options.timeout {
+            Some(limit) => tokio::time::timeout(limit, self.wait_process(id, "", cancel)).await.ok(),
+            None => Some(self.wait_process(id, "", cancel).await),
+        };
+        let (exit, timed_out) = match waited {
+            Some(exit) => (exit?, false),
+            None => {
+                self.kill_process(id, "", SIGKILL, true, cancel).await?;
+                (self.wait_process(id, "", cancel).await?, true)
+            }
+        };
+        if tokio::time::timeout(OUTPUT_GRACE, readers).await.is_err() {
+            // Still open after the grace period: keep what arrived; deleting the task closes it.
+        }
+        Ok(RunOutput { exit, stdout: take(&out), stderr: take(&err), timed_out })
+    }
+}

@@ -1,0 +1,74 @@
+//! `run()` on `NativeClient`.
+
+use super::cancel::{from_handle, CancelHandle};
+use super::client::{spawn, NativeClient};
+use super::containers::{container_options, NativeContainerOptions};
+use super::images::{pull_options, NativePullOptions};
+use crate::core;
+use napi::bindgen_prelude::{Buffer, PromiseRaw};
+use napi::{Env, Result};
+use napi_derive::napi;
+use std::time::Duration;
+
+#[napi(object)]
+pub struct NativeRunOptions {
+    pub container: NativeContainerOptions,
+    pub id: Option<String>,
+    /// Pull the image when it is missing (default true), with `pull_options`.
+    pub pull: Option<bool>,
+    pub pull_options: Option<NativePullOptions>,
+    pub input: Option<Buffer>,
+    pub timeout_ms: Option<f64>,
+}
+
+#[napi(object)]
+pub struct RunResultInfo {
+    pub exit_code: u32,
+    pub exited_at: f64,
+    pub stdout: String,
+    pub stderr: String,
+    /// Killed after `timeoutMs`; index.js turns this into a DeadlineExceededError carrying the output.
+    pub timed_out: bool,
+}
+
+#[napi]
+impl NativeClient {
+    #[napi]
+    pub fn run<'env>(
+        &self,
+        env: &'env Env,
+        options: NativeRunOptions,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, RunResultInfo>> {
+        let container = container_options(options.container);
+        let host = core::reference::Reference::parse(&container.image).ok().map(|r| r.domain);
+        let pull = options.pull.unwrap_or(true).then(|| pull_options(options.pull_options, host.as_deref(), None));
+        let timeout = match options.timeout_ms {
+            Some(ms) if !ms.is_finite() || ms < 0.0 => {
+                return Err(super::error::to_napi(core::Error::invalid_argument(
+                    "timeoutMs must be a finite number >= 0",
+                )))
+            }
+            Some(ms) if ms > 0.0 => Some(Duration::from_micros((ms * 1000.0) as u64)),
+            _ => None,
+        };
+        let run = core::run::RunOptions {
+            id: options.id,
+            container,
+            pull,
+            input: options.input.map(|b| b.to_vec()),
+            timeout,
+        };
+        let (client, cancel) = (self.inner.clone(), from_handle(cancel));
+        spawn(env, async move {
+            let out = client.run(run, &cancel).await?;
+            Ok(RunResultInfo {
+                exit_code: out.exit.code,
+                exited_at: out.exit.exited_at,
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+                timed_out: out.timed_out,
+            })
+        })
+    }
+}
