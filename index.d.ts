@@ -182,8 +182,10 @@ export interface ContainerOptions {
 }
 
 export interface TaskOptions {
-  /** 'inherit': this process's stdout/stderr; 'ignore': /dev/null. ('pipe' arrives with streams.) */
+  /** Default 'pipe': Node streams (unread output eventually blocks the container's writes; use
+   *  'ignore' or logFile when detached). 'inherit': this process's stdout/stderr. 'ignore': /dev/null. */
   stdio?: 'pipe' | 'inherit' | 'ignore'
+  /** Open a writable stdin (default false); ending it closes the process's stdin. */
   stdin?: boolean
   /** Absolute path on the daemon's host: the shim appends stdout and stderr there. */
   logFile?: string
@@ -255,6 +257,40 @@ export declare class Task extends Process {
   pids(options?: CallOptions): Promise<number[]>
   metrics(options?: CallOptions): Promise<TaskMetrics>
   kill(signal?: string | number, options?: { all?: boolean; signal?: AbortSignal }): Promise<void>
+  /** Adds a process to the running task; start() runs it. Duplicate ids are AlreadyExistsError. */
+  exec(execId: string, options: ExecOptions): Promise<Process>
+}
+
+export interface ExecOptions {
+  args: string[]
+  /** Merged over the container's process env. */
+  env?: string[] | Record<string, string>
+  cwd?: string
+  user?: string
+  tty?: boolean
+  stdio?: 'pipe' | 'inherit' | 'ignore'
+  stdin?: boolean
+  signal?: AbortSignal
+}
+
+export interface RunOptions extends Omit<ContainerOptions, 'image' | 'args'> {
+  /** Default: a random id. */
+  id?: string
+  /** Pull the image if missing (default true); options for that pull. */
+  pull?: boolean | Omit<PullOptions, 'onProgress' | 'signal'>
+  /** Written to stdin, then stdin is closed. */
+  input?: string | Buffer
+  /** SIGKILL after this long, clean up, then reject with a DeadlineExceededError whose
+   *  `stdout`/`stderr` hold the output captured so far. */
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
+export interface RunResult {
+  exitCode: number
+  stdout: string
+  stderr: string
+  exitedAt: Date
 }
 
 export declare class Client {
@@ -290,6 +326,9 @@ export declare class Client {
   /** containerd filter syntax, e.g. 'labels.app==web', 'image~="busybox"'. */
   listContainers(filters?: string[], options?: CallOptions): Promise<Container[]>
   listTasks(options?: CallOptions): Promise<Array<{ id: string; pid: number; status: TaskStatus; exitCode?: number; exitedAt?: Date }>>
+
+  /** Like `ctr run --rm`: always removes its task, container and snapshot again. */
+  run(image: string | Image, args?: string[], options?: RunOptions): Promise<RunResult>
 }
 
 // ---------- errors ----------
@@ -312,7 +351,12 @@ export declare class AlreadyExistsError extends ContainerdError { code: 'ALREADY
 export declare class InvalidArgumentError extends ContainerdError { code: 'INVALID_ARGUMENT' }
 export declare class FailedPreconditionError extends ContainerdError { code: 'FAILED_PRECONDITION' }
 export declare class UnavailableError extends ContainerdError { code: 'UNAVAILABLE' }
-export declare class DeadlineExceededError extends ContainerdError { code: 'DEADLINE_EXCEEDED' }
+export declare class DeadlineExceededError extends ContainerdError {
+  code: 'DEADLINE_EXCEEDED'
+  /** From run() with timeoutMs: the output captured before the process was killed. */
+  stdout?: string
+  stderr?: string
+}
 export declare class CancelledError extends ContainerdError { code: 'CANCELLED' }
 export declare class PermissionDeniedError extends ContainerdError { code: 'PERMISSION_DENIED' }
 export declare class UnauthenticatedError extends ContainerdError { code: 'UNAUTHENTICATED' }

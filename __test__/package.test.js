@@ -15,10 +15,10 @@ const tsc = path.join(root, 'node_modules/typescript/bin/tsc')
 
 const USE_TS = `
 import {
-  Client, ContainerdError, NotFoundError, UnavailableError, Image,
+  Client, ContainerdError, NotFoundError, UnavailableError, DeadlineExceededError, Image,
   Container, Task, Process,
   type ConnectOptions, type PluginInfo, type PullProgress, type LayerStatus, type Descriptor, type ImageConfig,
-  type TaskStatus, type ExitStatus,
+  type TaskStatus, type ExitStatus, type RunResult,
 } from 'containerd-napi'
 
 async function main(address: string): Promise<string> {
@@ -75,6 +75,17 @@ async function main(address: string): Promise<string> {
   const tasks = await client.listTasks()
   const when: Date | undefined = tasks[0]?.exitedAt
   void spec; void relabelled; void st; void exit; void m; void pids; void when
+  const piped: Task = await container.newTask({ stdin: true })
+  piped.stdout?.on('data', (b: Buffer) => b.length)
+  piped.stdin?.end('input')
+  const p: Process = await piped.exec('e1', { args: ['sh'], env: { A: 'b' }, tty: true, stdin: true })
+  await p.start(); await p.resize(80, 24); await p.closeStdin()
+  const r: RunResult = await client.run('busybox', ['echo', 'hi'], { input: 'x', timeoutMs: 1000, pull: { platform: 'linux/amd64' } })
+  const code: number = r.exitCode
+  try { await client.run(image, ['sleep', '9'], { timeoutMs: 1 }) } catch (e) {
+    if (e instanceof DeadlineExceededError) { const partial: string | undefined = e.stdout; void partial }
+  }
+  void code
   return v.version + String(skipped) + image.createdAt.toISOString()
 }
 void main
@@ -91,6 +102,7 @@ async function wrong(client: Client) {
   await client.pull('x', { onProgress: (p: { phase: 'nope' }) => p })
   await client.createContainer('x', { args: ['sh'] })
   await (await client.getContainer('x')).newTask({ stdio: 'all' })
+  await client.run('x', 'echo hi')
 }
 void wrong
 `
@@ -139,7 +151,7 @@ test('npm pack installs into a fresh project, loads, works and type-checks', { t
         throw err
       }
     })
-    for (const line of [':4:', ':5:', ':6:', ':7:', ':8:', ':9:', ':10:', ':11:']) assert.ok(output.includes(`misuse.ts(${line.slice(1, -1)},`), output)
+    for (const line of [':4:', ':5:', ':6:', ':7:', ':8:', ':9:', ':10:', ':11:', ':12:']) assert.ok(output.includes(`misuse.ts(${line.slice(1, -1)},`), output)
   } finally {
     fs.rmSync(work, { recursive: true, force: true })
   }
