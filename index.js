@@ -5,8 +5,9 @@ const { Client } = require('./lib/client.js')
 const { Image } = require('./lib/image.js')
 const { Container } = require('./lib/container.js')
 const { Process, Task } = require('./lib/process.js')
+const { EventStream } = require('./lib/events.js')
 const errors = require('./lib/errors.js')
 
 const { fromNative, abortError, CODES, ...errorClasses } = errors
 
-module.exports = { Client, Image, Container, Task, Process, ...errorClasses }
+module.exports = { Client, Image, Container, Task, Process, EventStream, ...errorClasses }

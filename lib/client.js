@@ -5,6 +5,7 @@ const { binding, call, callSync } = require('./native.js')
 const check = require('./check.js')
 const { Image } = require('./image.js')
 const { Container, containerOptions } = require('./container.js')
+const { EventStream } = require('./events.js')
 const { InvalidArgumentError, DeadlineExceededError } = require('./errors.js')
 
 // Only Client.connect() and withNamespace() construct clients.
@@ -157,6 +158,20 @@ class Client {
       throw err
     }
     return out
+  }
+
+  /**
+   * Subscribes to events (in this client's namespace unless allNamespaces); returns at once.
+   * `await stream.ready` before acting on what you want to observe.
+   */
+  subscribe(options) {
+    const o = check.optionalObject(options, 'options')
+    const filters = check.optionalStrings(o.filters, 'options.filters')
+    const all = check.optionalBoolean(o.allNamespaces, 'options.allNamespaces')
+    const limit = check.optionalPositiveInteger(o.queueLimit, 'options.queueLimit')
+    if (o.signal != null && typeof o.signal?.addEventListener !== 'function') throw new InvalidArgumentError('signal must be an AbortSignal')
+    const native = call('subscribe', undefined, () => this.#native.subscribe(filters, all, limit))
+    return new EventStream(native, o.signal)
   }
 
   async listTasks(options) {

@@ -362,11 +362,28 @@ async function start({ name = 'sandbox', fixtures = true } = {}) {
   return sandbox
 }
 
+/**
+ * Restarts the main containerd on its existing root and state, as a service manager would: shims
+ * and containers keep running, and clients reconnect. Resolves once it serves again.
+ */
+async function restartMain(sandbox) {
+  const dir = path.join(sandbox.dir, 'main')
+  const config = path.join(dir, 'config.toml')
+  const daemons = processesUsing(dir).filter((pid) => {
+    try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(config) } catch { return false }
+  })
+  await terminate(daemons)
+  const log = path.join(dir, 'containerd.log')
+  const pid = daemon('containerd', ['--config', config], log)
+  await waitFor('containerd (restart)', pid, log, () => canConnect(sandbox.address))
+  return pid
+}
+
 async function stop(sandbox) {
   await destroy(sandbox.dir)
 }
 
-module.exports = { start, stop, destroy, BASE, execFileAsync }
+module.exports = { start, stop, destroy, restartMain, BASE, execFileAsync }
 
 if (require.main === module) {
   const command = process.argv[2] || 'start'

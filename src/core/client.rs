@@ -129,6 +129,23 @@ impl Client {
         })
     }
 
+    /// A client over a lazy channel to nowhere, for tests that only build futures.
+    #[cfg(test)]
+    pub(crate) fn for_size_test() -> Client {
+        let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:1").connect_lazy();
+        Client {
+            conn: Arc::new(Connection {
+                channel: RwLock::new(Some(channel)),
+                address: String::new(),
+                timeout: None,
+                ingests: Default::default(),
+                pending_io: Default::default(),
+            }),
+            namespace: "test".into(),
+            lease: None,
+        }
+    }
+
     pub fn address(&self) -> &str {
         &self.conn.address
     }

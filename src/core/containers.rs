@@ -88,14 +88,14 @@ impl Client {
             Err(e) => return Err(e),
         }
         let image = self.get_image(&options.image, cancel).await?;
-        let resolved = self.resolve_image(&image.name, None, cancel).await?;
+        let resolved = Box::pin(self.resolve_image(&image.name, None, cancel)).await?;
         let defaults = ImageDefaults::from_config_json(&resolved.config_bytes)?;
         let user_spec = options.user.clone().or_else(|| defaults.user.clone()).unwrap_or_default();
         let user = self.image_user(&resolved.layers, &user_spec).await?;
         let spec = to_json(&build_spec(self.namespace(), id, &defaults, &options.spec, &user)?)?;
         let parent = chain_ids(&resolved.diff_ids).pop().unwrap_or_default();
         if !parent.is_empty() && !self.snapshot_exists(&options.snapshotter, &parent).await? {
-            self.image_unpack(&image.name, &options.snapshotter, cancel).await?;
+            Box::pin(self.image_unpack(&image.name, &options.snapshotter, cancel)).await?;
         }
 
         // The lease keeps the fresh snapshot from the collector until the record references it.

@@ -139,6 +139,12 @@ impl Error {
 }
 
 impl Error {
+    /// Whether the connection to the daemon failed (as opposed to the daemon answering UNAVAILABLE):
+    /// such a call may succeed again once the daemon is back.
+    pub fn is_connection_failure(&self) -> bool {
+        self.code == Code::Unavailable && self.message.contains(" containerd at ")
+    }
+
     /// A registry's HTTP error answer. `body` is the registry's JSON error document if any; its
     /// first message becomes `details` (registries never echo credentials there).
     pub fn from_registry_status(what: &str, host: &str, status: u16, body: &str) -> Error {

@@ -9,6 +9,8 @@ pub mod content;
 pub mod credentials;
 pub mod digest;
 pub mod error;
+pub mod event_types;
+pub mod events;
 pub mod exec;
 pub mod identifiers;
 pub mod image_content;

@@ -118,8 +118,9 @@ impl Client {
         };
         let progress = Progress::new(&reference.name(), options.on_progress.clone());
         let leased = self.with_lease(&lease);
-        let outcome =
-            cancel.run("pull", leased.fetch_image(&reference, &platform, &registry, &options, &owned, &progress)).await;
+        // Boxed: the pipeline's state machine is large, and callers build this future on their stack.
+        let fetch = Box::pin(leased.fetch_image(&reference, &platform, &registry, &options, &owned, &progress));
+        let outcome = cancel.run("pull", fetch).await;
 
         // The pull future is gone by now (finished or dropped): remove what it left half-made.
         // After a failure the lease is deleted synchronously, so its content and snapshots are

@@ -80,7 +80,8 @@ impl Client {
         let id = options.id.clone().unwrap_or_else(|| format!("run-{:016x}", rand::random::<u64>()));
         super::identifiers::validate("container id", &id)?;
         let mut made = Made::default();
-        let outcome = cancel.run("run", self.run_steps(&id, &options, &mut made, cancel)).await;
+        // Boxed: the steps' state machine is large, and callers build this future on their stack.
+        let outcome = cancel.run("run", Box::pin(self.run_steps(&id, &options, &mut made, cancel))).await;
         // Always, and never cancelled: kill what runs, then remove task, container and snapshot.
         let cleanup = async {
             if made.task {
@@ -124,10 +125,10 @@ impl Client {
         let mut container = options.container.clone();
         // The pull may have normalised the name (busybox → docker.io/library/busybox:latest).
         container.image = self.get_image(image, cancel).await?.name;
-        self.create_container(id, container, cancel).await?;
+        Box::pin(self.create_container(id, container, cancel)).await?;
         made.container = true;
         let stdio = StdioMode::Pipe { stdin: options.input.is_some() };
-        let (_, fds) = self.create_task(id, &stdio, cancel).await?;
+        let (_, fds) = Box::pin(self.create_task(id, &stdio, cancel)).await?;
         made.task = true;
         let PipeFds { stdin, stdout, stderr } = fds;
         let (stdout, stderr, stdin) = (owned(stdout), owned(stderr), owned(stdin));
@@ -163,5 +164,56 @@ impl Client {
             // Still open after the grace period: keep what arrived; deleting the task closes it.
         }
         Ok(RunOutput { exit, stdout: take(&out), stderr: take(&err), timed_out })
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    /// Futures are built on the caller's stack before napi boxes them, and the JS thread's stack
+    /// is shared with V8: a future of hundreds of KiB there makes V8 report a stack overflow (seen
+    /// as a throw of `undefined`). Nested operations are boxed to keep these small.
+    #[test]
+    fn operation_futures_stay_small() {
+        fn size<F: std::future::Future>(_: &F) -> usize {
+            std::mem::size_of::<F>()
+        }
+        // A client is needed only to name the futures; they are never polled.
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let _guard = rt.enter();
+        let client = crate::core::client::Client::for_size_test();
+        let cancel = crate::core::Cancel::none();
+        let run = client.run(
+            super::RunOptions {
+                id: None,
+                container: crate::core::containers::ContainerOptions {
+                    image: String::new(),
+                    spec: Default::default(),
+                    user: None,
+                    labels: Default::default(),
+                    snapshotter: String::new(),
+                    runtime: String::new(),
+                },
+                pull: None,
+                input: None,
+                timeout: None,
+            },
+            &cancel,
+        );
+        let pull = client.pull("x", Default::default(), &cancel);
+        let create = client.create_container("x", run_options_container(), &cancel);
+        for (name, bytes) in [("run", size(&run)), ("pull", size(&pull)), ("create_container", size(&create))] {
+            assert!(bytes < 32 * 1024, "{name} future is {bytes} bytes");
+        }
+    }
+
+    fn run_options_container() -> crate::core::containers::ContainerOptions {
+        crate::core::containers::ContainerOptions {
+            image: String::new(),
+            spec: Default::default(),
+            user: None,
+            labels: Default::default(),
+            snapshotter: String::new(),
+            runtime: String::new(),
+        }
     }
 }

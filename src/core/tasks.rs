@@ -14,6 +14,9 @@ use containerd_client::services::v1::{
 use containerd_client::types::v1::Status;
 use tonic::transport::Channel;
 
+/// How often a wait retries while the daemon is unreachable (e.g. restarting).
+const RECONNECT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
 fn tasks(ch: Channel) -> TasksClient<Channel> {
     TasksClient::new(ch).max_decoding_message_size(MAX_MESSAGE_BYTES)
 }
@@ -113,13 +116,21 @@ impl Client {
     }
 
     /// Waits for the process to exit; returns at once if it already has (the daemon keeps the
-    /// status until the task is deleted).
+    /// status until the task is deleted). Survives a daemon restart: the shim keeps the process,
+    /// so a lost connection is retried until the daemon answers again (or `cancel`).
     pub async fn wait_process(&self, container_id: &str, exec_id: &str, cancel: &Cancel) -> Result<ExitStatus> {
         let what = format!("wait for {}", process_name(container_id, exec_id));
-        let request = WaitRequest { container_id: container_id.to_string(), exec_id: exec_id.to_string() };
-        let reply =
-            self.long_unary(&what, cancel, |ch| async move { tasks(ch).wait(self.request(request)).await }).await?;
-        Ok(ExitStatus { code: reply.exit_status, exited_at: millis(reply.exited_at) })
+        loop {
+            let request = WaitRequest { container_id: container_id.to_string(), exec_id: exec_id.to_string() };
+            match self.long_unary(&what, cancel, |ch| async move { tasks(ch).wait(self.request(request)).await }).await
+            {
+                Ok(reply) => return Ok(ExitStatus { code: reply.exit_status, exited_at: millis(reply.exited_at) }),
+                Err(e) if e.is_connection_failure() => {
+                    cancel.run(&what, async { Ok(tokio::time::sleep(RECONNECT_EVERY).await) }).await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     pub async fn kill_process(

@@ -7,6 +7,7 @@ mod cancel;
 mod client;
 mod containers;
 mod error;
+mod events;
 mod images;
 mod run;
 mod tasks;
