@@ -231,7 +231,7 @@ export declare class Process {
   readonly stdout: import('node:stream').Readable | null
   readonly stderr: import('node:stream').Readable | null
   start(options?: CallOptions): Promise<void>
-  /** Never misses an exit, whenever it is called. */
+  /** Never misses an exit, whenever it is called; keeps waiting across a daemon restart. */
   wait(options?: CallOptions): Promise<ExitStatus>
   /** Default 'SIGTERM'; names ('SIGKILL', 'term', 'SIGRTMIN+1') or numbers. */
   kill(signal?: string | number, options?: CallOptions): Promise<void>
@@ -293,6 +293,43 @@ export interface RunResult {
   exitedAt: Date
 }
 
+// ---------- events ----------
+
+export interface SubscribeOptions {
+  /** containerd filter syntax, e.g. 'topic=="/tasks/exit"', 'topic~="/containers/"' (combined with OR). */
+  filters?: string[]
+  /** Events of every namespace, not only this client's. */
+  allNamespaces?: boolean
+  /** Events that may wait for the consumer before the stream fails with ResourceExhaustedError (default 4096). */
+  queueLimit?: number
+  signal?: AbortSignal
+}
+
+export interface ContainerdEvent {
+  namespace: string
+  topic: string
+  timestamp: Date
+  /** e.g. 'containerd.events.TaskExit' */
+  type: string
+  /** Decoded payload: camelCase fields, Dates for timestamps; nested Anys decoded when known, else
+   *  { typeUrl, value: Buffer }; null for unknown types. */
+  event: Record<string, any> | null
+  /** The payload bytes, for unknown types. */
+  raw?: Buffer
+}
+
+/** Starts when subscribe() is called; `ready` resolves once the daemon registered it (events after
+ *  that are never missed). One consumer: iterate it once. break / return() / close() / abort end the
+ *  server stream. A daemon restart ends it with UnavailableError. */
+export declare class EventStream implements AsyncIterableIterator<ContainerdEvent> {
+  private constructor()
+  readonly ready: Promise<void>
+  next(): Promise<IteratorResult<ContainerdEvent, undefined>>
+  return(): Promise<IteratorResult<ContainerdEvent, undefined>>
+  [Symbol.asyncIterator](): EventStream
+  close(): void
+}
+
 export declare class Client {
   private constructor()
   static connect(options?: ConnectOptions): Promise<Client>
@@ -326,6 +363,9 @@ export declare class Client {
   /** containerd filter syntax, e.g. 'labels.app==web', 'image~="busybox"'. */
   listContainers(filters?: string[], options?: CallOptions): Promise<Container[]>
   listTasks(options?: CallOptions): Promise<Array<{ id: string; pid: number; status: TaskStatus; exitCode?: number; exitedAt?: Date }>>
+
+  /** Returns at once; await `stream.ready` before acting on what you want to observe. */
+  subscribe(options?: SubscribeOptions): EventStream
 
   /** Like `ctr run --rm`: always removes its task, container and snapshot again. */
   run(image: string | Image, args?: string[], options?: RunOptions): Promise<RunResult>

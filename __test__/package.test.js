@@ -4,7 +4,7 @@
 
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
-const { execFileSync } = require('node:child_process')
+const { execFileSync, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -18,7 +18,7 @@ import {
   Client, ContainerdError, NotFoundError, UnavailableError, DeadlineExceededError, Image,
   Container, Task, Process,
   type ConnectOptions, type PluginInfo, type PullProgress, type LayerStatus, type Descriptor, type ImageConfig,
-  type TaskStatus, type ExitStatus, type RunResult,
+  type TaskStatus, type ExitStatus, type RunResult, EventStream, type ContainerdEvent,
 } from 'containerd-napi'
 
 async function main(address: string): Promise<string> {
@@ -86,6 +86,16 @@ async function main(address: string): Promise<string> {
     if (e instanceof DeadlineExceededError) { const partial: string | undefined = e.stdout; void partial }
   }
   void code
+  const events: EventStream = client.subscribe({ filters: ['topic=="/tasks/exit"'], allNamespaces: true, signal: AbortSignal.timeout(1000) })
+  await events.ready
+  for await (const e of events) {
+    const ev: ContainerdEvent = e
+    const when: Date = ev.timestamp
+    const exitStatus: unknown = ev.event?.exitStatus
+    void when; void exitStatus
+    break
+  }
+  events.close()
   return v.version + String(skipped) + image.createdAt.toISOString()
 }
 void main
@@ -103,6 +113,7 @@ async function wrong(client: Client) {
   await client.createContainer('x', { args: ['sh'] })
   await (await client.getContainer('x')).newTask({ stdio: 'all' })
   await client.run('x', 'echo hi')
+  client.subscribe({ filters: 'topic' })
 }
 void wrong
 `
@@ -138,7 +149,8 @@ test('npm pack installs into a fresh project, loads, works and type-checks', { t
 
     fs.writeFileSync(path.join(project, 'use.ts'), USE_TS)
     fs.writeFileSync(path.join(project, 'tsconfig.json'), tsconfig(['use.ts']))
-    execFileSync(process.execPath, [tsc, '-p', project], { cwd: project, encoding: 'utf8' })
+    const typecheck = spawnSync(process.execPath, [tsc, '-p', project], { cwd: project, encoding: 'utf8' })
+    assert.equal(typecheck.status, 0, typecheck.stdout + typecheck.stderr)
 
     fs.writeFileSync(path.join(project, 'misuse.ts'), MISUSE_TS)
     fs.writeFileSync(path.join(project, 'tsconfig.json'), tsconfig(['misuse.ts']))
@@ -151,7 +163,7 @@ test('npm pack installs into a fresh project, loads, works and type-checks', { t
         throw err
       }
     })
-    for (const line of [':4:', ':5:', ':6:', ':7:', ':8:', ':9:', ':10:', ':11:', ':12:']) assert.ok(output.includes(`misuse.ts(${line.slice(1, -1)},`), output)
+    for (const line of [':4:', ':5:', ':6:', ':7:', ':8:', ':9:', ':10:', ':11:', ':12:', ':13:']) assert.ok(output.includes(`misuse.ts(${line.slice(1, -1)},`), output)
   } finally {
     fs.rmSync(work, { recursive: true, force: true })
   }

@@ -126,7 +126,12 @@ impl Client {
             {
                 Ok(reply) => return Ok(ExitStatus { code: reply.exit_status, exited_at: millis(reply.exited_at) }),
                 Err(e) if e.is_connection_failure() => {
-                    cancel.run(&what, async { Ok(tokio::time::sleep(RECONNECT_EVERY).await) }).await?;
+                    cancel
+                        .run(&what, async {
+                            tokio::time::sleep(RECONNECT_EVERY).await;
+                            Ok(())
+                        })
+                        .await?;
                 }
                 Err(e) => return Err(e),
             }
