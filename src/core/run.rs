@@ -182,31 +182,17 @@ mod size_tests {
         let _guard = rt.enter();
         let client = crate::core::client::Client::for_size_test();
         let cancel = crate::core::Cancel::none();
-        let run = client.run(
-            super::RunOptions {
-                id: None,
-                container: crate::core::containers::ContainerOptions {
-                    image: String::new(),
-                    spec: Default::default(),
-                    user: None,
-                    labels: Default::default(),
-                    snapshotter: String::new(),
-                    runtime: String::new(),
-                },
-                pull: None,
-                input: None,
-                timeout: None,
-            },
-            &cancel,
-        );
+        let options =
+            super::RunOptions { id: None, container: container_options(), pull: None, input: None, timeout: None };
+        let run = client.run(options, &cancel);
         let pull = client.pull("x", Default::default(), &cancel);
-        let create = client.create_container("x", run_options_container(), &cancel);
+        let create = client.create_container("x", container_options(), &cancel);
         for (name, bytes) in [("run", size(&run)), ("pull", size(&pull)), ("create_container", size(&create))] {
             assert!(bytes < 32 * 1024, "{name} future is {bytes} bytes");
         }
     }
 
-    fn run_options_container() -> crate::core::containers::ContainerOptions {
+    fn container_options() -> crate::core::containers::ContainerOptions {
         crate::core::containers::ContainerOptions {
             image: String::new(),
             spec: Default::default(),
