@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+'use strict'
+// `npm run demo`: the web UI and REST API (examples/koa-api) on a containerd. Uses
+// $CONTAINERD_ADDRESS when set; otherwise it starts the project's private containerd and a
+// registry with sample images (scripts/sandbox.js) and removes them again on Ctrl-C.
+// $PORT (default 8080) and $HOST (default 127.0.0.1) choose where the UI listens.
+
+const { createServer } = require('./koa-api/server.js')
+
+async function main() {
+  let sandbox = null
+  let address = process.env.CONTAINERD_ADDRESS
+  if (!address) {
+    console.log('starting a private containerd and a registry with sample images (scripts/sandbox.js) ...')
+    sandbox = await require('../scripts/sandbox.js').start({ name: 'demo' })
+    address = sandbox.address
+  }
+  let server
+  const stop = async () => {
+    console.log('\nstopping ...')
+    await server?.close().catch(() => {})
+    if (sandbox) await require('../scripts/sandbox.js').stop(sandbox)
+    process.exit(0)
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  try {
+    server = await createServer({
+      address,
+      registry: sandbox?.registry,
+      images: sandbox ? Object.values(sandbox.images) : [],
+      port: Number(process.env.PORT || 8080),
+      host: process.env.HOST || '127.0.0.1',
+    })
+  } catch (err) {
+    if (sandbox) await require('../scripts/sandbox.js').stop(sandbox)
+    throw err
+  }
+  console.log(`\ncontainerd:  ${address}`)
+  if (sandbox) {
+    console.log('sample images (pull them from the UI):')
+    for (const [name, ref] of Object.entries(sandbox.images)) console.log(`  ${name.padEnd(11)} ${ref}`)
+    const { basic } = sandbox.registries
+    console.log(`  ${'private'.padEnd(11)} ${basic.ref}  (credentials ${basic.username} / ${basic.password})`)
+  }
+  console.log(`\nweb UI:      ${server.url}\n\nCtrl-C stops it${sandbox ? ' and removes the private containerd' : ''}.`)
+}
+
+main().catch((err) => {
+  console.error(err.message)
+  process.exit(1)
+})

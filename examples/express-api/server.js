@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+'use strict'
+// The container control API and web UI on Express. Everything but this glue is shared with the
+// Koa example (examples/web/): the service, the error → status mapping, event streams and the UI.
+//
+//   node examples/express-api/server.js    ($CONTAINERD_ADDRESS, $PORT (8080), $HOST (127.0.0.1))
+
+const express = require('express')
+const { Service } = require('../web/service.js')
+const { HttpError, errorResponse, checkRequest, openSse, listen, PUBLIC } = require('../web/http.js')
+
+/** Resolves with { url, close() }. `registry`/`images` only feed the UI's pull suggestions. */
+async function createServer({ address, registry, images, logDir, port = 0, host = '127.0.0.1' } = {}) {
+  const service = new Service({ address, registry, images, logDir })
+  const app = express()
+  app.disable('x-powered-by')
+  const api = express.Router()
+
+  // A JSON route: `fn(req)` resolves with the body (undefined: 204 No Content).
+  const route = (fn, status = 200) => async (req, res) => {
+    const body = await fn(req)
+    if (body === undefined) res.status(204).end()
+    else res.status(status).json(body)
+  }
+  // A streaming route: the service calls open() once it has something to stream.
+  const stream = (fn) => (req, res) => fn(req, () => openSse(res))
+
+  api.use((req, res, next) => { checkRequest(req.method, req.headers); next() })
+  api.use(express.json({ limit: '1mb' }))
+
+  api.get('/info', route(() => service.info()))
+
+  api.get('/namespaces', route(() => service.listNamespaces()))
+  api.post('/namespaces', route((req) => service.createNamespace(req.body), 201))
+  api.delete('/namespaces/:ns', route(({ params: p }) => service.deleteNamespace(p.ns)))
+
+  api.get('/namespaces/:ns/images', route(({ params: p }) => service.listImages(p.ns)))
+  api.post('/namespaces/:ns/images', route(({ params: p, body }) => service.pull(p.ns, body), 201))
+  api.delete('/namespaces/:ns/images/:name', route(({ params: p }) => service.deleteImage(p.ns, p.name)))
+  api.post('/namespaces/:ns/pulls', route(({ params: p, body }) => service.startPull(p.ns, body), 202))
+  api.get('/pulls/:id/events', stream(({ params: p }, open) => service.pullEvents(p.id, open)))
+  api.delete('/pulls/:id', route(({ params: p }) => service.cancelPull(p.id)))
+
+  api.get('/namespaces/:ns/containers', route(({ params: p }) => service.listContainers(p.ns)))
+  api.post('/namespaces/:ns/containers', route(({ params: p, body }) => service.createContainer(p.ns, body), 201))
+  api.delete('/namespaces/:ns/containers/:id', route(({ params: p }) => service.deleteContainer(p.ns, p.id)))
+  api.get('/namespaces/:ns/containers/:id/logs', stream((req, open) => service.logs(req.params.ns, req.params.id, req.get('last-event-id'), open)))
+
+  api.post('/namespaces/:ns/containers/:id/task/start', route(({ params: p }) => service.startTask(p.ns, p.id), 201))
+  api.post('/namespaces/:ns/containers/:id/task/kill', route(({ params: p, body }) => service.killTask(p.ns, p.id, body)))
+  api.post('/namespaces/:ns/containers/:id/task/pause', route(({ params: p }) => service.pauseTask(p.ns, p.id)))
+  api.post('/namespaces/:ns/containers/:id/task/resume', route(({ params: p }) => service.resumeTask(p.ns, p.id)))
+  api.post('/namespaces/:ns/containers/:id/task/exec', route(({ params: p, body }) => service.exec(p.ns, p.id, body)))
+  api.delete('/namespaces/:ns/containers/:id/task', route(({ params: p }) => service.deleteTask(p.ns, p.id)))
+
+  api.get('/namespaces/:ns/events', stream(({ params: p }, open) => service.events(p.ns, open)))
+
+  api.use((req) => { throw new HttpError(404, `no route ${req.method} ${req.baseUrl}${req.path}`) })
+  app.use('/api', api)
+  app.use(express.static(PUBLIC))
+  app.use((req) => { throw new HttpError(404, `not found: ${req.path}`) })
+
+  // Errors → { error: { code, message } } with the mapped status (one mapping, examples/web/http.js).
+  app.use((err, req, res, next) => {
+    if (res.headersSent) return res.end()
+    const { status, body } = errorResponse(err)
+    res.status(status).json(body)
+  })
+
+  return listen(app, service, { port, host })
+}
+
+module.exports = { createServer }
+
+if (require.main === module) {
+  createServer({
+    address: process.env.CONTAINERD_ADDRESS,
+    port: Number(process.env.PORT || 8080),
+    host: process.env.HOST || '127.0.0.1',
+  }).then(({ url, close }) => {
+    console.log(`containerd web UI (Express): ${url}`)
+    const stop = () => close().then(() => process.exit(0))
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  }, (err) => {
+    console.error(err.message)
+    process.exit(1)
+  })
+}

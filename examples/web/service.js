@@ -1,0 +1,362 @@
+'use strict'
+// The framework-agnostic service behind both example servers: one containerd connection with a
+// Client view per namespace, and one method per route. Methods take the route's parameters and
+// the parsed JSON body, validate them, and resolve with plain JSON; failures are typed
+// ContainerdErrors (errorResponse() in http.js maps them to HTTP statuses). Streaming methods
+// take `open()`, which turns the response into an event stream once there is something to send,
+// so that a failure before that (unknown container, daemon down) is still an ordinary status.
+
+const crypto = require('node:crypto')
+const fs = require('node:fs')
+const { Client, NotFoundError, FailedPreconditionError, DeadlineExceededError, CancelledError, InvalidArgumentError } = require('../..')
+const { errorResponse } = require('./http.js')
+const { DEFAULT_LOG_DIR, logPath, ensureFile, follow } = require('./logs.js')
+const v = require('./validate.js')
+
+const EXEC_TIMEOUT_MS = 30000
+const EXEC_OUTPUT_LIMIT = 1 << 20
+const PULL_RETENTION_MS = 5 * 60 * 1000
+
+/** Rejects fields a route does not know, so a typo is a 400 rather than silently ignored. */
+function only(body, fields) {
+  const b = v.body(body)
+  const unknown = Object.keys(b).filter((k) => !fields.includes(k))
+  if (unknown.length > 0) throw new InvalidArgumentError(`unknown field(s): ${unknown.join(', ')}`)
+  return b
+}
+
+const withoutUndefined = (o) => Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined))
+
+async function imageJson(image) {
+  return {
+    name: image.name,
+    digest: image.target.digest,
+    mediaType: image.target.mediaType,
+    size: await image.size().catch(() => null),
+    labels: image.labels,
+    createdAt: image.createdAt,
+  }
+}
+
+/** Reads a stream into a string, keeping at most `limit` bytes (the rest is drained). */
+function collect(stream, limit = EXEC_OUTPUT_LIMIT) {
+  if (!stream) return Promise.resolve({ text: '', truncated: false })
+  return new Promise((resolve) => {
+    const chunks = []
+    let size = 0
+    let truncated = false
+    stream.on('data', (chunk) => {
+      if (size + chunk.length > limit) { truncated = true; chunk = chunk.subarray(0, Math.max(0, limit - size)) }
+      size += chunk.length
+      if (chunk.length) chunks.push(chunk)
+    })
+    const done = () => resolve({ text: Buffer.concat(chunks).toString('utf8'), truncated })
+    stream.on('end', done)
+    stream.on('close', done)
+    stream.on('error', done)
+  })
+}
+
+class Service {
+  #address
+  #timeoutMs
+  #connecting = null
+  #views = new Map()
+  #pulls = new Map()
+
+  /** `registry` and `images` are only passed on to the UI (suggestions for the pull form). */
+  constructor({ address, logDir = DEFAULT_LOG_DIR, timeoutMs = 5000, registry, images = [] } = {}) {
+    this.#address = address
+    this.#timeoutMs = timeoutMs
+    this.logDir = logDir
+    this.registry = registry
+    this.images = Array.isArray(images) ? images : Object.values(images)
+  }
+
+  // ---------- the connection ----------
+
+  /** The Client view of `namespace` (connects on first use; a failed connect is retried next time). */
+  async client(namespace) {
+    v.identifier(namespace, 'namespace')
+    this.#connecting ??= Client.connect({ address: this.#address, timeoutMs: this.#timeoutMs })
+      .catch((err) => { this.#connecting = null; throw err })
+    const root = await this.#connecting
+    let view = this.#views.get(namespace)
+    if (!view) {
+      if (this.#views.size >= 256) this.#views.clear()
+      view = root.withNamespace(namespace)
+      this.#views.set(namespace, view)
+    }
+    return view
+  }
+
+  async close() {
+    for (const pull of this.#pulls.values()) pull.controller.abort()
+    const connecting = this.#connecting
+    this.#connecting = null
+    if (connecting) await connecting.then((c) => c.close(), () => {})
+  }
+
+  async info() {
+    const c = await this.client('default')
+    return { address: c.address, version: await c.version(), registry: this.registry ?? null, images: this.images }
+  }
+
+  // ---------- namespaces ----------
+
+  async listNamespaces() {
+    return (await this.client('default')).listNamespaces()
+  }
+
+  async createNamespace(body) {
+    const b = only(body, ['name', 'labels'])
+    const name = v.identifier(b.name, 'name')
+    await (await this.client('default')).createNamespace(name, v.stringMap(b.labels, 'labels') ?? {})
+    return { name, labels: b.labels ?? {} }
+  }
+
+  async deleteNamespace(namespace) {
+    await (await this.client(namespace)).deleteNamespace(namespace)
+  }
+
+  // ---------- images ----------
+
+  async listImages(namespace) {
+    const images = await (await this.client(namespace)).listImages()
+    return Promise.all(images.map(imageJson))
+  }
+
+  #pullArguments(body) {
+    const b = only(body, ['ref', 'auth'])
+    return [v.imageRef(b.ref), withoutUndefined({ auth: v.auth(b.auth) })]
+  }
+
+  /** Pulls and waits: resolves with the image. */
+  async pull(namespace, body) {
+    const [ref, options] = this.#pullArguments(body)
+    return imageJson(await (await this.client(namespace)).pull(ref, options))
+  }
+
+  /** Starts a pull in the background; its progress is streamed by pullEvents(id). */
+  async startPull(namespace, body) {
+    const [ref, options] = this.#pullArguments(body)
+    const client = await this.client(namespace)
+    const pull = { id: crypto.randomUUID(), namespace, ref, progress: null, final: null, controller: new AbortController(), listeners: new Set() }
+    const emit = (event, data) => { for (const listener of pull.listeners) listener(event, data) }
+    this.#pulls.set(pull.id, pull)
+    client.pull(ref, {
+      ...options,
+      signal: pull.controller.signal,
+      onProgress: (progress) => { pull.progress = progress; emit('progress', progress) },
+    }).then(async (image) => ['done', await imageJson(image)], (err) => {
+      const { status, body } = errorResponse(err)
+      return ['error', { status, ...body }]
+    }).then((final) => {
+      pull.final = final
+      emit(...final)
+      setTimeout(() => this.#pulls.delete(pull.id), PULL_RETENTION_MS).unref()
+    })
+    return { id: pull.id, namespace, ref }
+  }
+
+  #pull(id) {
+    const pull = this.#pulls.get(id)
+    if (!pull) throw new NotFoundError(`no pull with id ${JSON.stringify(id)} (finished pulls are kept for 5 minutes)`)
+    return pull
+  }
+
+  /** Streams `progress` events (PullProgress), then `done` (the image) or `error` ({ status, error }). */
+  async pullEvents(id, open) {
+    const pull = this.#pull(id)
+    const sse = open()
+    const listener = (event, data) => {
+      sse.send(event, data)
+      if (event !== 'progress') sse.end()
+    }
+    if (pull.progress) sse.send('progress', pull.progress)
+    if (pull.final) return listener(...pull.final)
+    if (sse.signal.aborted) return
+    pull.listeners.add(listener)
+    sse.signal.addEventListener('abort', () => pull.listeners.delete(listener))
+  }
+
+  async cancelPull(id) {
+    this.#pull(id).controller.abort()
+  }
+
+  async deleteImage(namespace, name) {
+    await (await this.client(namespace)).deleteImage(v.imageRef(name, 'name'))
+  }
+
+  // ---------- containers ----------
+
+  async listContainers(namespace) {
+    const client = await this.client(namespace)
+    const [containers, tasks] = await Promise.all([client.listContainers(), client.listTasks()])
+    const byId = new Map(tasks.map((t) => [t.id, t]))
+    return Promise.all(containers.map(async (c) => {
+      const spec = await c.spec().catch(() => null)
+      const t = byId.get(c.id)
+      return {
+        id: c.id,
+        image: c.image,
+        command: spec?.process?.args ?? null,
+        labels: c.labels,
+        createdAt: c.createdAt,
+        task: t ? withoutUndefined({ status: t.status, pid: t.pid, exitCode: t.exitCode, exitedAt: t.exitedAt }) : null,
+      }
+    }))
+  }
+
+  async createContainer(namespace, body) {
+    const b = only(body, ['id', 'image', 'args', 'env', 'cwd', 'user', 'hostNetwork', 'mounts', 'labels'])
+    const id = v.identifier(b.id, 'id')
+    const options = withoutUndefined({
+      image: v.imageRef(b.image, 'image'),
+      args: v.strings(b.args, 'args', { nonEmpty: true }),
+      env: v.env(b.env),
+      cwd: v.string(b.cwd, 'cwd', { optional: true }),
+      user: v.string(b.user, 'user', { max: 256, optional: true }),
+      hostNetwork: v.boolean(b.hostNetwork, 'hostNetwork'),
+      mounts: v.mounts(b.mounts),
+      labels: v.stringMap(b.labels, 'labels'),
+    })
+    const container = await (await this.client(namespace)).createContainer(id, options)
+    return { id: container.id, image: container.image, labels: container.labels, createdAt: container.createdAt }
+  }
+
+  /** Deletes a container and its stopped task; a live task is a 409 (kill it first). */
+  async deleteContainer(namespace, id) {
+    const container = await this.#container(namespace, id)
+    const task = await container.task().catch((err) => { if (err instanceof NotFoundError) return null; throw err })
+    if (task) {
+      const { status } = await task.status()
+      if (status !== 'stopped') throw new FailedPreconditionError(`container ${id} has a ${status} task: kill it first`)
+      await task.delete()
+    }
+    await container.delete()
+    fs.rm(logPath(this.logDir, namespace, id), { force: true }, () => {})
+  }
+
+  async #container(namespace, id) {
+    return (await this.client(namespace)).getContainer(v.identifier(id, 'container id'))
+  }
+
+  async #task(namespace, id) {
+    return (await this.#container(namespace, id)).task()
+  }
+
+  // ---------- tasks ----------
+
+  /** Starts a new task whose output goes to the container's log file (a stopped one is replaced). */
+  async startTask(namespace, id) {
+    const container = await this.#container(namespace, id)
+    const old = await container.task().catch((err) => { if (err instanceof NotFoundError) return null; throw err })
+    if (old) {
+      const { status } = await old.status()
+      if (status !== 'stopped') throw new FailedPreconditionError(`container ${id} already has a ${status} task`)
+      await old.delete()
+    }
+    const task = await container.newTask({ logFile: logPath(this.logDir, namespace, container.id) })
+    try {
+      await task.start()
+    } catch (err) {
+      await task.delete().catch(() => {})
+      throw err
+    }
+    return { status: 'running', pid: task.pid }
+  }
+
+  async killTask(namespace, id, body) {
+    const b = only(body, ['signal', 'all'])
+    const signal = v.signal(b.signal)
+    const all = v.boolean(b.all, 'all')
+    await (await this.#task(namespace, id)).kill(signal, withoutUndefined({ all }))
+  }
+
+  async pauseTask(namespace, id) {
+    await (await this.#task(namespace, id)).pause()
+  }
+
+  async resumeTask(namespace, id) {
+    await (await this.#task(namespace, id)).resume()
+  }
+
+  /** A live task is a 409 (FailedPrecondition from the daemon). */
+  async deleteTask(namespace, id) {
+    return (await this.#task(namespace, id)).delete()
+  }
+
+  /** Runs a command in the running task; resolves with its exit code and output (1 MiB each). */
+  async exec(namespace, id, body) {
+    const b = only(body, ['args', 'env', 'cwd', 'user'])
+    const options = withoutUndefined({
+      args: v.strings(b.args, 'args', { optional: false, nonEmpty: true }),
+      env: v.env(b.env),
+      cwd: v.string(b.cwd, 'cwd', { optional: true }),
+      user: v.string(b.user, 'user', { max: 256, optional: true }),
+    })
+    const task = await this.#task(namespace, id)
+    const proc = await task.exec(`exec-${crypto.randomBytes(6).toString('hex')}`, options)
+    const output = Promise.all([collect(proc.stdout), collect(proc.stderr)])
+    try {
+      await proc.start()
+      let exit
+      try {
+        exit = await proc.wait({ signal: AbortSignal.timeout(EXEC_TIMEOUT_MS) })
+      } catch (err) {
+        if (!(err instanceof CancelledError)) throw err
+        await proc.kill('SIGKILL').catch(() => {})
+        throw new DeadlineExceededError(`exec did not finish within ${EXEC_TIMEOUT_MS / 1000} s and was killed`)
+      }
+      const [stdout, stderr] = await output
+      return { exitCode: exit.exitCode, stdout: stdout.text, stderr: stderr.text, truncated: stdout.truncated || stderr.truncated }
+    } finally {
+      proc.stdout?.destroy()
+      proc.stderr?.destroy()
+      await proc.delete().catch(() => {})
+    }
+  }
+
+  // ---------- streams ----------
+
+  /**
+   * Streams the container's log file as `log` events (text; the event id is the file offset, so
+   * a reconnecting EventSource continues where it was) until the client goes away.
+   */
+  async logs(namespace, id, lastEventId, open) {
+    const container = await this.#container(namespace, id)
+    const from = /^\d{1,15}$/.test(lastEventId ?? '') ? Number(lastEventId) : undefined
+    const file = logPath(this.logDir, namespace, container.id)
+    ensureFile(file)
+    const sse = open()
+    follow(file, { signal: sse.signal, from, send: (text, offset) => sse.send('log', text, offset) })
+  }
+
+  /** Streams the namespace's containerd events (one subscription per connection). */
+  async events(namespace, open) {
+    const client = await this.client(namespace)
+    const stream = client.subscribe()
+    try {
+      await stream.ready
+    } catch (err) {
+      stream.close()
+      throw err
+    }
+    const sse = open()
+    if (sse.signal.aborted) return stream.close()
+    sse.signal.addEventListener('abort', () => stream.close())
+    sse.send('ready', { namespace })
+    ;(async () => {
+      try {
+        for await (const event of stream) await sse.send('event', event)
+      } catch (err) {
+        if (!sse.signal.aborted) await sse.send('error', errorResponse(err).body.error)
+      } finally {
+        sse.end()
+      }
+    })()
+  }
+}
+
+module.exports = { Service }

@@ -1,0 +1,107 @@
+'use strict'
+// Request input checks. Everything a request carries is checked here before it reaches the
+// client; a bad value is an InvalidArgumentError, which errorResponse() maps to 400.
+
+const { InvalidArgumentError } = require('../..')
+
+const bad = (message) => new InvalidArgumentError(message)
+const describe = (v) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v)
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v)
+
+// containerd's identifier rules (namespaces, containers, exec ids): alphanumeric runs joined by
+// single '.', '_' or '-', at most 76 characters. Such names are also safe as file names.
+const IDENTIFIER = /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/
+
+function identifier(value, what) {
+  if (typeof value !== 'string' || value.length > 76 || !IDENTIFIER.test(value)) {
+    throw bad(`${what} must be letters and digits joined by single '.', '_' or '-' (at most 76 characters), got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+function body(value) {
+  if (value === undefined) return {}
+  if (!isObject(value)) throw bad(`the request body must be a JSON object, got ${describe(value)}`)
+  return value
+}
+
+function string(value, what, { max = 4096, optional = false } = {}) {
+  if (value === undefined && optional) return undefined
+  if (typeof value !== 'string' || value.length === 0 || value.length > max) {
+    throw bad(`${what} must be a non-empty string of at most ${max} characters, got ${describe(value)}`)
+  }
+  return value
+}
+
+function boolean(value, what) {
+  if (value === undefined) return undefined
+  if (typeof value !== 'boolean') throw bad(`${what} must be true or false, got ${describe(value)}`)
+  return value
+}
+
+function strings(value, what, { optional = true, nonEmpty = false, max = 256 } = {}) {
+  if (value === undefined && optional) return undefined
+  if (!Array.isArray(value)) throw bad(`${what} must be an array of strings, got ${describe(value)}`)
+  if (nonEmpty && value.length === 0) throw bad(`${what} must not be empty`)
+  if (value.length > max) throw bad(`${what} has more than ${max} entries`)
+  value.forEach((v, i) => { if (typeof v !== 'string') throw bad(`${what}[${i}] must be a string, got ${describe(v)}`) })
+  return value
+}
+
+function stringMap(value, what) {
+  if (value === undefined) return undefined
+  if (!isObject(value)) throw bad(`${what} must be an object of strings, got ${describe(value)}`)
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== 'string') throw bad(`${what}[${JSON.stringify(k)}] must be a string, got ${describe(v)}`)
+  }
+  return value
+}
+
+/** A reference like 'busybox' or '127.0.0.1:5000/app:1.0' (the client checks the grammar). */
+function imageRef(value, what = 'ref') {
+  string(value, what, { max: 512 })
+  if (/\s/.test(value)) throw bad(`${what} must not contain whitespace`)
+  return value
+}
+
+/** { KEY: 'value' } or ['KEY=value']. */
+function env(value) {
+  if (value === undefined || isObject(value)) return stringMap(value, 'env')
+  strings(value, 'env')
+  value.forEach((e, i) => { if (!/^[^=\s]+=/.test(e)) throw bad(`env[${i}] must look like KEY=value, got ${JSON.stringify(e)}`) })
+  return value
+}
+
+function mounts(value) {
+  if (value === undefined) return undefined
+  if (!Array.isArray(value) || value.length > 64) throw bad(`mounts must be an array (at most 64), got ${describe(value)}`)
+  return value.map((m, i) => {
+    if (!isObject(m)) throw bad(`mounts[${i}] must be an object, got ${describe(m)}`)
+    const out = {
+      type: string(m.type, `mounts[${i}].type`, { max: 64, optional: true }),
+      source: string(m.source, `mounts[${i}].source`),
+      destination: string(m.destination, `mounts[${i}].destination`),
+      options: strings(m.options, `mounts[${i}].options`),
+    }
+    if (!out.destination.startsWith('/')) throw bad(`mounts[${i}].destination must be an absolute path`)
+    return out
+  })
+}
+
+/** A signal name ('SIGTERM', 'kill', 'SIGRTMIN+1') or number. */
+function signal(value) {
+  if (value === undefined) return 'SIGTERM'
+  if (Number.isInteger(value) && value > 0 && value < 65) return value
+  if (typeof value === 'string' && /^[A-Za-z][A-Za-z0-9+-]{0,15}$/.test(value)) return value
+  throw bad(`signal must be a name like 'SIGTERM' or a number from 1 to 64, got ${JSON.stringify(value)}`)
+}
+
+/** Optional registry credentials: { username, password } or { token }. */
+function auth(value) {
+  if (value === undefined || value === null) return undefined
+  if (!isObject(value)) throw bad(`auth must be an object, got ${describe(value)}`)
+  if (value.token !== undefined) return { token: string(value.token, 'auth.token') }
+  return { username: string(value.username, 'auth.username', { max: 256 }), password: string(value.password, 'auth.password') }
+}
+
+module.exports = { identifier, body, string, boolean, strings, stringMap, imageRef, env, mounts, signal, auth }
