@@ -2,12 +2,19 @@
 // The public Process and Task (API.md). `Task extends Process` here, in JS, because napi-rs
 // classes cannot inherit; both are handles over the native client plus (container id, exec id).
 
-const net = require('node:net')
 const { call } = require('./native.js')
 const check = require('./check.js')
 const { InvalidArgumentError, NotFoundError } = require('./errors.js')
 
 const exitStatus = (e) => ({ exitCode: e.exitCode, exitedAt: new Date(e.exitedAt) })
+
+// node:net costs ~2 ms to load: only processes with piped stdio need it.
+let net
+function socket(fd, readable) {
+  if (fd == null) return null
+  net ??= require('node:net')
+  return new net.Socket({ fd, readable, writable: !readable })
+}
 
 /** A signal name ('SIGTERM', 'term', 'SIGRTMIN+1') or number, as the native layer takes it. */
 function signalText(signal, fallback) {
@@ -33,12 +40,12 @@ class Process {
     this.#execId = execId
     this.id = execId || containerId
     this.pid = io.pid
-    this.stdin = io.stdin == null ? null : new net.Socket({ fd: io.stdin, readable: false, writable: true })
+    this.stdin = socket(io.stdin, false)
     // The shim keeps a writer of its own on the stdin FIFO: ending ours is not EOF for the
     // process until CloseIO, so ending the stream sends it.
     this.stdin?.once('finish', () => { this.#closeIo().catch(() => {}) })
-    this.stdout = io.stdout == null ? null : new net.Socket({ fd: io.stdout, readable: true, writable: false })
-    this.stderr = io.stderr == null ? null : new net.Socket({ fd: io.stderr, readable: true, writable: false })
+    this.stdout = socket(io.stdout, true)
+    this.stderr = socket(io.stderr, true)
   }
 
   /** @internal */

@@ -1,0 +1,177 @@
+'use strict'
+// The markdown tables and the target check, from bench/results.json's data.
+
+const { num, ratio, markdownTable } = require('./stats.js')
+
+const us = (ms) => (ms == null ? NaN : ms * 1000)
+
+function rpcTable(rpc) {
+  const rows = []
+  const speed = (other, ours) => ratio(other / ours) // >1: containerd-napi faster / cheaper
+  const ops = [
+    ['version', 'version()', 'µs', (ms) => ms * 1000],
+    ['listImages', 'listImages() of 1,000', 'ms', (ms) => ms],
+    ['listContainers', 'listContainers() of 1,000', 'ms', (ms) => ms],
+  ]
+  for (const [key, label, unit, conv] of ops) {
+    const op = rpc[key]
+    if (!op) continue
+    const s = op.sequential
+    const c = op.concurrent
+    const who = ['ours', 'floor', 'grpc', 'ctr']
+    const line = (what, pick, fmt, better) => {
+      const v = Object.fromEntries(who.map((w) => [w, pick(w)]))
+      rows.push([`${label} ${what}`, ...who.map((w) => fmt(v[w])),
+        ...['floor', 'grpc', 'ctr'].map((w) => better === 'higher' ? speed(v.ours, v[w]) : speed(v[w], v.ours))])
+    }
+    line(`median (${unit})`, (w) => conv(s[w].median), num)
+    line(`p99 (${unit})`, (w) => conv(s[w].p99), num)
+    line(`CPU per call (${unit})`, (w) => conv(s[w].cpuPerCallUs / 1000), num)
+    line(`×${c.ours.calls} concurrent (calls/s)¹`, (w) => c[w].callsPerSec, num, 'higher')
+    line(`CPU per call, concurrent (${unit})`, (w) => conv(c[w].cpuPerCallUs / 1000), num)
+  }
+  const ld = rpc.load
+  if (ld) {
+    rows.push(['load (require + protos) (ms)²', num(ld.ours.load.median), '—', num(ld.grpc.load.median), '—', '—', speed(ld.grpc.load.median, ld.ours.load.median), '—'])
+    rows.push(['load + connect (ms)²', num(ld.ours.connect.median), num(rpc.version?.sequential.floor?.connectMs), num(ld.grpc.connect.median),
+      num(ld.ctr.process.median), '—', speed(ld.grpc.connect.median, ld.ours.connect.median), speed(ld.ctr.process.median, ld.ours.connect.median)])
+    rows.push(['load + connect + first version() (ms)²', num(ld.ours.firstCall.median), '—', num(ld.grpc.firstCall.median),
+      num(ld.ctr.process.median), '—', speed(ld.grpc.firstCall.median, ld.ours.firstCall.median), speed(ld.ctr.process.median, ld.ours.firstCall.median)])
+  }
+  const head = ['RPC', 'containerd-napi', 'raw tonic (Rust)', 'grpc-js + proto-loader', 'ctr via execFile',
+    '× vs tonic', '× vs grpc-js', '× vs ctr']
+  const c = rpc.version?.concurrent
+  const li = rpc.listImages?.concurrent
+  const notes = [
+    '',
+    '"× vs X": how many times faster (or cheaper in CPU) containerd-napi is than X; < 1x means slower.',
+    `¹ containerd-napi, tonic and grpc-js: all calls in flight at once (median of ${c ? c.ours.rounds : '?'} rounds). ` +
+      `ctr: ${c ? c.ctr.calls : '?'} version / ${li ? li.ctr.calls : '?'} list processes with at most ${c ? c.ctr.inFlight : '?'} / ${li ? li.ctr.inFlight : '?'} running at once (one process per call; 1,000 at once would exhaust memory).`,
+    `² median of ${ld ? ld.samples : '?'} fresh processes, measured from the first line of the child script (node's own start-up excluded); ` +
+      'the ctr column is the whole `ctr version` process (it loads and connects on every call). ' +
+      'The tonic column is the Rust floor\'s channel connect time alone.',
+  ]
+  return markdownTable(head, rows) + '\n' + notes.join('\n')
+}
+
+function lifecycleTable(results) {
+  const rows = []
+  const rel = (ours, ctr) => ratio(ours / ctr)
+  const p = results.pull
+  if (p) {
+    rows.push([`pull + unpack, 4 × 48 MiB, cold, median of ${p.runs} (s)`, num(p.ours.median / 1000), num(p.ctr.median / 1000), rel(p.ours.median, p.ctr.median)])
+    rows.push(['pull + unpack, slowest run (s)', num(p.ours.max / 1000), num(p.ctr.max / 1000), rel(p.ours.max, p.ctr.max)])
+    rows.push(['pull + unpack throughput, median (MiB/s)', num(p.ours.mibPerSec), num(p.ctr.mibPerSec), rel(p.ctr.mibPerSec, p.ours.mibPerSec)])
+    const d = p.downloadOnly
+    if (d) {
+      rows.push([`download only, no unpack (pull({ unpack: false }) vs ctr content fetch), median of ${d.runs} (s)`,
+        num(d.ours.median / 1000), num(d.ctr.median / 1000), rel(d.ours.median, d.ctr.median)])
+    }
+  }
+  const r = results.run
+  if (r) {
+    rows.push([`run(['true']) vs ctr run --rm, median of ${r.runs} (ms)`, num(r.ours.median), num(r.ctr.median), rel(r.ours.median, r.ctr.median)])
+    rows.push(['run latency p99 (ms)', num(r.ours.p99), num(r.ctr.p99), rel(r.ours.p99, r.ctr.p99)])
+  }
+  const c = results.concurrency
+  if (c) {
+    rows.push([`${c.width} concurrent runs, wall time, median of ${c.rounds} (s)`, num(c.ours.wall.median / 1000), num(c.ctr.wall.median / 1000),
+      rel(c.ours.wall.median, c.ctr.wall.median)])
+    rows.push([`${c.width} concurrent runs, per-run completion median / p99 (s)`,
+      `${num(c.ours.perRun.median / 1000)} / ${num(c.ours.perRun.p99 / 1000)}`,
+      `${num(c.ctr.perRun.median / 1000)} / ${num(c.ctr.perRun.p99 / 1000)}`, rel(c.ours.perRun.median, c.ctr.perRun.median)])
+  }
+  if (rows.length === 0) return null
+  return markdownTable(['Pull and run', 'containerd-napi', 'ctr (Go client)', 'napi ÷ ctr (time; < 1 is better)'], rows)
+}
+
+function memoryTable(m) {
+  if (!m) return null
+  const labels = [...new Set([...m.ours, ...m.grpc].map((s) => s.label))]
+  const row = (name, samples) => [name, ...labels.map((l) => {
+    const s = samples.find((x) => x.label === l)
+    return s ? num(s.rssMiB) : '—'
+  })]
+  return markdownTable(['RSS (MiB), fresh process', ...labels], [row('containerd-napi', m.ours), row('grpc-js + proto-loader', m.grpc)]) +
+    `\n\ncontainerd-napi RSS growth: ${num(m.growthMiB.calls)} MiB over ${m.calls.toLocaleString('en-US')} version() calls, ` +
+    `${num(m.growthMiB.runs)} MiB over ${m.runs} run() cycles, ${num(m.growthMiB.total)} MiB in all; ` +
+    `${num(m.growthMiB.afterWarmup)} MiB from the 1,000th call to the end (two full GCs before each sample).`
+}
+
+/** [{ target, measured, met }] for the targets of the issue, for the sections that ran. */
+function evaluateTargets(results) {
+  const out = []
+  const add = (target, value, text, met) => out.push({ target, value, measured: text, met })
+  const v = results.rpc?.version
+  if (v) {
+    const s = v.sequential
+    const overTonic = s.ours.median / s.floor.median
+    add('version() within 1.1x of raw tonic (median)', overTonic,
+      `napi ${num(us(s.ours.median))} µs ÷ tonic ${num(us(s.floor.median))} µs = ${ratio(overTonic)} (within rounds: ${ratio(s.roundRatios?.oursOverFloor)})`,
+      overTonic <= 1.1)
+    const vsGrpc = s.grpc.median / s.ours.median
+    add('version() ≥ 1.8x faster than warmed grpc-js (median)', vsGrpc,
+      `grpc-js ${num(us(s.grpc.median))} µs ÷ napi ${num(us(s.ours.median))} µs = ${ratio(vsGrpc)} (within rounds: ${ratio(s.roundRatios?.grpcOverOurs)})`,
+      vsGrpc >= 1.8)
+    const cpu = s.ours.cpuPerCallUs / s.grpc.cpuPerCallUs
+    add('CPU per version() call ≤ 1/4 of grpc-js', cpu,
+      `napi ${num(s.ours.cpuPerCallUs)} µs ÷ grpc-js ${num(s.grpc.cpuPerCallUs)} µs = ${num(cpu)} (tonic: ${num(s.floor.cpuPerCallUs)} µs)`, cpu <= 0.25)
+  }
+  for (const name of ['listImages', 'listContainers']) {
+    const l = results.rpc?.[name]
+    if (!l) continue
+    const s = l.sequential
+    const x = s.grpc.median / s.ours.median
+    add(`${name}() over 1,000 objects ≥ 3x faster than grpc-js (median)`, x,
+      `grpc-js ${num(s.grpc.median)} ms ÷ napi ${num(s.ours.median)} ms = ${ratio(x)} (within rounds: ${ratio(s.roundRatios?.grpcOverOurs)}; ` +
+      `tonic: ${num(s.floor.median)} ms)`, x >= 3)
+  }
+  const ld = results.rpc?.load
+  if (ld) {
+    const x = ld.grpc.connect.median / ld.ours.connect.median
+    add('load + connect ≥ 20x faster than grpc-js + proto-loader', x,
+      `grpc-js ${num(ld.grpc.connect.median)} ms ÷ napi ${num(ld.ours.connect.median)} ms = ${ratio(x)}`, x >= 20)
+  }
+  const p = results.pull
+  if (p) {
+    const x = p.ours.median / p.ctr.median
+    add('pull ≤ 0.7x the time of ctr images pull (median)', x,
+      `napi ${num(p.ours.median / 1000)} s ÷ ctr ${num(p.ctr.median / 1000)} s = ${ratio(x)}`, x <= 0.7)
+  }
+  const r = results.run
+  if (r) {
+    const x = r.ours.median / r.ctr.median
+    add('run latency ≤ 0.9x of ctr run --rm (median)', x, `napi ${num(r.ours.median)} ms ÷ ctr ${num(r.ctr.median)} ms = ${ratio(x)}`, x <= 0.9)
+  }
+  const c = results.concurrency
+  if (c) {
+    const x = c.ours.wall.median / c.ctr.wall.median
+    add('50 concurrent run() faster than 50 concurrent ctr run --rm (wall, median)', x,
+      `napi ${num(c.ours.wall.median / 1000)} s ÷ ctr ${num(c.ctr.wall.median / 1000)} s = ${ratio(x)}`, x < 1)
+  }
+  const m = results.memory
+  if (m) {
+    add(`RSS growth ≤ 10 MiB across ${m.calls.toLocaleString('en-US')} version() calls and ${m.runs} run() cycles`, m.growthMiB.total,
+      `${num(m.growthMiB.total)} MiB (${num(m.growthMiB.calls)} calls + ${num(m.growthMiB.runs)} runs; ${num(m.growthMiB.afterWarmup)} after the first 1,000 calls)`,
+      m.growthMiB.total <= 10)
+  }
+  return out
+}
+
+function renderTables(results) {
+  const parts = []
+  if (results.rpc) parts.push(rpcTable(results.rpc))
+  const life = lifecycleTable(results)
+  if (life) parts.push(life)
+  const mem = memoryTable(results.memory)
+  if (mem) parts.push(mem)
+  if (results.targets?.length) {
+    parts.push(markdownTable(['Target', 'Measured', 'Met?'], results.targets.map((t) => [t.target, t.measured, t.met ? 'yes' : '**no**'])))
+  }
+  const mc = results.machine
+  const header = `containerd-napi benchmarks${results.options.quick ? ' (--quick)' : ''}, ${results.startedAt}: ` +
+    `${mc.nproc} CPUs (${mc.cpu}), ${mc.memTotalGiB} GiB, Linux ${mc.kernel}, containerd ${mc.containerdServer || mc.containerd}, node ${mc.node}`
+  return [header, ...parts].join('\n\n')
+}
+
+module.exports = { renderTables, evaluateTargets }
