@@ -383,7 +383,7 @@ async function stop(sandbox) {
   await destroy(sandbox.dir)
 }
 
-module.exports = { start, stop, destroy, restartMain, BASE, execFileAsync }
+module.exports = { start, stop, destroy, restartMain, ensureTools, BASE, execFileAsync }
 
 if (require.main === module) {
   const command = process.argv[2] || 'start'
