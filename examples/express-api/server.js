@@ -7,7 +7,7 @@
 
 const express = require('express')
 const { Service } = require('../web/service.js')
-const { HttpError, errorResponse, checkRequest, openSse, listen, PUBLIC } = require('../web/http.js')
+const { HttpError, errorResponse, checkRequest, openSse, listen, runStandalone, PUBLIC } = require('../web/http.js')
 
 /** Resolves with { url, close() }. `registry`/`images` only feed the UI's pull suggestions. */
 async function createServer({ address, registry, images, logDir, port = 0, host = '127.0.0.1' } = {}) {
@@ -72,18 +72,4 @@ async function createServer({ address, registry, images, logDir, port = 0, host 
 
 module.exports = { createServer }
 
-if (require.main === module) {
-  createServer({
-    address: process.env.CONTAINERD_ADDRESS,
-    port: Number(process.env.PORT || 8080),
-    host: process.env.HOST || '127.0.0.1',
-  }).then(({ url, close }) => {
-    console.log(`containerd web UI (Express): ${url}`)
-    const stop = () => close().then(() => process.exit(0))
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-  }, (err) => {
-    console.error(err.message)
-    process.exit(1)
-  })
-}
+if (require.main === module) runStandalone(createServer, 'Express')

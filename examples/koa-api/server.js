@@ -9,7 +9,7 @@
 const Koa = require('koa')
 const { Router } = require('@koa/router')
 const { Service } = require('../web/service.js')
-const { HttpError, errorResponse, checkRequest, readJson, openSse, staticFile, listen } = require('../web/http.js')
+const { HttpError, errorResponse, checkRequest, readJson, openSse, staticFile, listen, runStandalone } = require('../web/http.js')
 
 /** Resolves with { url, close() }. `registry`/`images` only feed the UI's pull suggestions. */
 async function createServer({ address, registry, images, logDir, port = 0, host = '127.0.0.1' } = {}) {
@@ -87,18 +87,4 @@ async function createServer({ address, registry, images, logDir, port = 0, host 
 
 module.exports = { createServer }
 
-if (require.main === module) {
-  createServer({
-    address: process.env.CONTAINERD_ADDRESS,
-    port: Number(process.env.PORT || 8080),
-    host: process.env.HOST || '127.0.0.1',
-  }).then(({ url, close }) => {
-    console.log(`containerd web UI (Koa): ${url}`)
-    const stop = () => close().then(() => process.exit(0))
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-  }, (err) => {
-    console.error(err.message)
-    process.exit(1)
-  })
-}
+if (require.main === module) runStandalone(createServer, 'Koa')

@@ -166,4 +166,21 @@ async function listen(handler, service, { port = 0, host = '127.0.0.1' } = {}) {
   }
 }
 
-module.exports = { HttpError, errorResponse, checkRequest, readJson, openSse, staticFile, listen, PUBLIC }
+/** Runs a server standalone (`node examples/<framework>-api/server.js`): env config, Ctrl-C stops it. */
+function runStandalone(createServer, framework) {
+  createServer({
+    address: process.env.CONTAINERD_ADDRESS,
+    port: Number(process.env.PORT || 8080),
+    host: process.env.HOST || '127.0.0.1',
+  }).then(({ url, close }) => {
+    console.log(`containerd web UI (${framework}): ${url}`)
+    const stop = () => close().then(() => process.exit(0))
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  }, (err) => {
+    console.error(err.message)
+    process.exit(1)
+  })
+}
+
+module.exports = { HttpError, errorResponse, checkRequest, readJson, openSse, staticFile, listen, runStandalone, PUBLIC }
