@@ -86,7 +86,7 @@ test('bind mounts are writable from inside, readonlyRootfs refuses writes, tmpfs
   const dir = fs.mkdtempSync(path.join(tmp, 'bind-'))
   const r = await runLogged(c, {
     image: sb.images.busybox,
-    args: ['sh', '-c', 'echo written > /mnt/host/out.txt && mount | grep -c " /scratch type tmpfs" && touch /rootfile; echo rc=$?'],
+    args: ['sh', '-c', 'echo written > /mnt/host/out.txt && mount | grep -c " /scratch type tmpfs" && touch /rootfile 2>&1; echo rc=$?'],
     mounts: [{ source: dir, destination: '/mnt/host' }, { type: 'tmpfs', source: 'tmpfs', destination: '/scratch' }],
     readonlyRootfs: true,
   })
