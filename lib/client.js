@@ -108,7 +108,7 @@ class Client {
   async listImages(filters, options) {
     check.optionalStrings(filters, 'filters')
     const { signal } = check.optionalObject(options, 'options')
-    const list = await call('list images', signal, (h) => this.#native.listImages(filters, h))
+    const list = JSON.parse(await call('list images', signal, (h) => this.#native.listImages(filters, h)))
     return list.map((info) => new Image(this.#native, info))
   }
 
@@ -128,7 +128,7 @@ class Client {
   async listContainers(filters, options) {
     check.optionalStrings(filters, 'filters')
     const { signal } = check.optionalObject(options, 'options')
-    const list = await call('list containers', signal, (h) => this.#native.listContainers(filters, h))
+    const list = JSON.parse(await call('list containers', signal, (h) => this.#native.listContainers(filters, h)))
     return list.map((info) => new Container(this.#native, info))
   }
 

@@ -2,12 +2,12 @@
 
 use super::cancel::{from_handle, CancelHandle};
 use super::error::to_napi;
+pub(super) use super::settle::spawn;
 use crate::core;
 use napi::bindgen_prelude::{Buffer, PromiseRaw};
 use napi::{Env, Result};
 use napi_derive::napi;
 use std::collections::HashMap;
-use std::future::Future;
 
 #[napi(object)]
 pub struct TlsOptions {
@@ -50,15 +50,6 @@ pub struct NamespaceInfo {
 #[napi]
 pub struct NativeClient {
     pub(super) inner: core::Client,
-}
-
-/// Runs a core future on napi's tokio runtime and maps its error once.
-pub(super) fn spawn<T, F>(env: &Env, fut: F) -> Result<PromiseRaw<'_, T>>
-where
-    T: napi::bindgen_prelude::ToNapiValue + Send + 'static,
-    F: Future<Output = core::Result<T>> + Send + 'static,
-{
-    env.spawn_future(async move { fut.await.map_err(to_napi) })
 }
 
 /// Connects to containerd. Environment defaults are read here, on the JS thread.

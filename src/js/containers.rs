@@ -2,6 +2,7 @@
 
 use super::cancel::{from_handle, CancelHandle};
 use super::client::{spawn, NativeClient};
+use super::settle::to_json;
 use crate::core;
 use crate::core::containers::ContainerOptions;
 use crate::core::spec::{MountOptions, SpecOptions};
@@ -43,6 +44,8 @@ pub struct NativeContainerOptions {
 }
 
 #[napi(object)]
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContainerInfo {
     pub id: String,
     pub image: String,
@@ -131,17 +134,18 @@ impl NativeClient {
         spawn(env, async move { Ok(client.get_container(&id, &cancel).await?.into()) })
     }
 
-    #[napi]
+    /// A JSON array of `ContainerInfo` (see `list_images`).
+    #[napi(ts_return_type = "Promise<string /* ContainerInfo[] as JSON */>")]
     pub fn list_containers<'env>(
         &self,
         env: &'env Env,
         filters: Option<Vec<String>>,
         cancel: Option<&CancelHandle>,
-    ) -> Result<PromiseRaw<'env, Vec<ContainerInfo>>> {
+    ) -> Result<PromiseRaw<'env, String>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
         spawn(env, async move {
             let list = client.list_containers(filters.unwrap_or_default(), &cancel).await?;
-            Ok(list.into_iter().map(ContainerInfo::from).collect())
+            to_json(&list.into_iter().map(ContainerInfo::from).collect::<Vec<_>>())
         })
     }
 

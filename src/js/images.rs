@@ -2,6 +2,7 @@
 
 use super::cancel::{from_handle, CancelHandle};
 use super::client::{spawn, NativeClient};
+use super::settle::to_json;
 use crate::core;
 use crate::core::registry::{Credentials, RegistryOptions};
 use napi::bindgen_prelude::{Buffer, PromiseRaw};
@@ -83,14 +84,19 @@ impl From<core::progress::PullProgress> for PullProgressInfo {
 pub type ProgressCallback = ThreadsafeFunction<PullProgressInfo, (), PullProgressInfo, napi::Status, false>;
 
 #[napi(object)]
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DescriptorInfo {
     pub media_type: String,
     pub digest: String,
     pub size: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub annotations: Option<HashMap<String, String>>,
 }
 
 #[napi(object)]
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImageInfo {
     pub name: String,
     pub target: DescriptorInfo,
@@ -244,17 +250,19 @@ impl NativeClient {
         spawn(env, async move { Ok(client.get_image(&name, &cancel).await?.into()) })
     }
 
-    #[napi]
+    /// A JSON array of `ImageInfo`: one string crosses into JS instead of thousands of
+    /// property sets (measured 4.8 → 1.x ms of CPU for 1,000 images).
+    #[napi(ts_return_type = "Promise<string /* ImageInfo[] as JSON */>")]
     pub fn list_images<'env>(
         &self,
         env: &'env Env,
         filters: Option<Vec<String>>,
         cancel: Option<&CancelHandle>,
-    ) -> Result<PromiseRaw<'env, Vec<ImageInfo>>> {
+    ) -> Result<PromiseRaw<'env, String>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
         spawn(env, async move {
             let list = client.list_images(filters.unwrap_or_default(), &cancel).await?;
-            Ok(list.into_iter().map(ImageInfo::from).collect())
+            to_json(&list.into_iter().map(ImageInfo::from).collect::<Vec<_>>())
         })
     }
 
