@@ -3,6 +3,7 @@
 //   node --expose-gc bench/children/memory.js ours|grpc SOCKET NAMESPACE IMAGE CALLS RUNS [VENDOR_DIR]
 // Prints { samples: [{ label, rssMiB, heapUsedMiB, externalMiB }] }. Every sample is taken after
 // two full garbage collections, so it measures what is retained, not garbage awaiting collection.
+const fs = require('node:fs')
 const [which, socket, namespace, image, calls, runs, vendor] = process.argv.slice(2)
 const MiB = 2 ** 20
 const samples = []
@@ -13,7 +14,14 @@ async function sample(label) {
     await new Promise((r) => setTimeout(r, 50))
   }
   const m = process.memoryUsage()
-  samples.push({ label, rssMiB: m.rss / MiB, heapUsedMiB: m.heapUsed / MiB, externalMiB: m.external / MiB })
+  // RssAnon is memory the process allocated; RssFile is mapped files (node's own code pages,
+  // faulted in as V8 starts optimising hot code), which no leak can cause.
+  const status = fs.readFileSync('/proc/self/status', 'utf8')
+  const kib = (key) => Number(status.match(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm'))?.[1] ?? NaN) / 1024
+  samples.push({
+    label, rssMiB: m.rss / MiB, anonMiB: kib('RssAnon'), fileMiB: kib('RssFile'),
+    heapUsedMiB: m.heapUsed / MiB, heapTotalMiB: m.heapTotal / MiB, externalMiB: m.external / MiB,
+  })
 }
 
 async function main() {

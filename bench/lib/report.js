@@ -88,14 +88,19 @@ function lifecycleTable(results) {
 function memoryTable(m) {
   if (!m) return null
   const labels = [...new Set([...m.ours, ...m.grpc].map((s) => s.label))]
-  const row = (name, samples) => [name, ...labels.map((l) => {
+  const row = (name, samples, key = 'rssMiB') => [name, ...labels.map((l) => {
     const s = samples.find((x) => x.label === l)
-    return s ? num(s.rssMiB) : '—'
+    return s && s[key] !== undefined ? num(s[key]) : '—'
   })]
-  return markdownTable(['RSS (MiB), fresh process', ...labels], [row('containerd-napi', m.ours), row('grpc-js + proto-loader', m.grpc)]) +
+  const rows = [row('containerd-napi', m.ours), row('grpc-js + proto-loader', m.grpc),
+    row('containerd-napi: anonymous (RssAnon)', m.ours, 'anonMiB'), row('containerd-napi: file-backed (RssFile)', m.ours, 'fileMiB'),
+    row('grpc-js: anonymous (RssAnon)', m.grpc, 'anonMiB')]
+  return markdownTable(['RSS (MiB), fresh process', ...labels], rows) +
     `\n\ncontainerd-napi RSS growth: ${num(m.growthMiB.calls)} MiB over ${m.calls.toLocaleString('en-US')} version() calls, ` +
     `${num(m.growthMiB.runs)} MiB over ${m.runs} run() cycles, ${num(m.growthMiB.total)} MiB in all; ` +
-    `${num(m.growthMiB.afterWarmup)} MiB from the 1,000th call to the end (two full GCs before each sample).`
+    `${num(m.growthMiB.afterWarmup)} MiB from the 1,000th call to the end (two full GCs before each sample). ` +
+    (m.growthMiB.anon === undefined ? '' : `Of the growth in all, ${num(m.growthMiB.anon)} MiB is anonymous memory (allocations) and ` +
+      `${num(m.growthMiB.file)} MiB file-backed pages (node's and the addon's code, paged in as V8 optimises hot paths).`)
 }
 
 /** [{ target, measured, met }] for the targets of the issue, for the sections that ran. */
@@ -152,7 +157,8 @@ function evaluateTargets(results) {
   const m = results.memory
   if (m) {
     add(`RSS growth ≤ 10 MiB across ${m.calls.toLocaleString('en-US')} version() calls and ${m.runs} run() cycles`, m.growthMiB.total,
-      `${num(m.growthMiB.total)} MiB (${num(m.growthMiB.calls)} calls + ${num(m.growthMiB.runs)} runs; ${num(m.growthMiB.afterWarmup)} after the first 1,000 calls)`,
+      `${num(m.growthMiB.total)} MiB (${num(m.growthMiB.calls)} calls + ${num(m.growthMiB.runs)} runs; ${num(m.growthMiB.afterWarmup)} after the first 1,000 calls` +
+        (m.growthMiB.anon === undefined ? ')' : `; allocations ${num(m.growthMiB.anon)}, code pages ${num(m.growthMiB.file)})`),
       m.growthMiB.total <= 10)
   }
   return out

@@ -33,7 +33,11 @@ async function benchMemory(ctx) {
     runs,
     ours,
     grpc,
-    growthMiB: { total: last - first, calls: afterCalls - first, runs: last - afterCalls, afterWarmup: warm ? last - warm.rssMiB : null },
+    growthMiB: {
+      total: last - first, calls: afterCalls - first, runs: last - afterCalls, afterWarmup: warm ? last - warm.rssMiB : null,
+      // The same growth split into allocated memory and file-backed pages (code).
+      anon: ours[ours.length - 1].anonMiB - ours[0].anonMiB, file: ours[ours.length - 1].fileMiB - ours[0].fileMiB,
+    },
   }
 }
 

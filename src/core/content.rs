@@ -235,7 +235,8 @@ impl Client {
             let mut body = open_body().await?;
             let mut verifier = Verifier::for_digest(expected.digest)
                 .ok_or_else(|| Error::invalid_argument(format!("{what}: unsupported digest algorithm")))?;
-            let mut buffer = BytesMut::with_capacity(CHUNK_BYTES);
+            // A Vec handed over whole: the request's `data` is a Vec<u8>, so no copy is made here.
+            let mut buffer = Vec::with_capacity(CHUNK_BYTES);
             let mut offset: u64 = 0;
             let mut received: u64 = 0;
             let closed = || Error::new(Code::Unavailable, format!("{what}: the daemon ended the write early"));
@@ -252,13 +253,13 @@ impl Client {
                 on_bytes(chunk.len() as u64);
                 buffer.extend_from_slice(&chunk);
                 if buffer.len() >= CHUNK_BYTES {
-                    let data = buffer.split().freeze();
+                    let data = std::mem::replace(&mut buffer, Vec::with_capacity(CHUNK_BYTES));
                     let len = data.len() as u64;
                     tx.send(WriteContentRequest {
                         action: WriteAction::Write as i32,
                         r#ref: reference.to_string(),
                         offset: offset as i64,
-                        data: data.to_vec(),
+                        data,
                         ..Default::default()
                     })
                     .await
@@ -286,7 +287,7 @@ impl Client {
                 total,
                 expected: expected.digest.to_string(),
                 offset: offset as i64,
-                data: buffer.to_vec(),
+                data: buffer,
                 labels: labels.clone(),
             })
             .await
