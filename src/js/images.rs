@@ -251,7 +251,7 @@ impl NativeClient {
     }
 
     /// A JSON array of `ImageInfo`: one string crosses into JS instead of thousands of
-    /// property sets (measured 4.8 → 1.x ms of CPU for 1,000 images).
+    /// property sets (CPU per call for 1,000 images measured 3.93 → 3.43 ms in all).
     #[napi(ts_return_type = "Promise<string /* ImageInfo[] as JSON */>")]
     pub fn list_images<'env>(
         &self,

@@ -9,7 +9,7 @@ use super::error::to_napi;
 use super::runtime;
 use crate::core;
 use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
-use napi::{sys, Env, JsError, Result, Status};
+use napi::{check_status, sys, Env, JsError, Result};
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use std::future::Future;
@@ -27,7 +27,10 @@ where
     let runtime = runtime::handle()?;
     let mut deferred = ptr::null_mut();
     let mut promise = ptr::null_mut();
-    check(unsafe { sys::napi_create_promise(raw_env, &mut deferred, &mut promise) })?;
+    check_status!(
+        unsafe { sys::napi_create_promise(raw_env, &mut deferred, &mut promise) },
+        "napi_create_promise failed"
+    )?;
     let settler = Settler { deferred: Deferred(deferred), sender: Some(sender(raw_env)?) };
     runtime.spawn(async move {
         let result = fut.await;
@@ -51,6 +54,7 @@ struct Deferred(sys::napi_deferred);
 unsafe impl Send for Deferred {}
 
 impl Deferred {
+    // Called inside the closure so that it captures the whole (Send) Deferred, not its raw field.
     fn raw(self) -> sys::napi_deferred {
         self.0
     }
@@ -143,7 +147,10 @@ fn sender(env: sys::napi_env) -> Result<Arc<Shared>> {
         _ => create(env)?,
     };
     if local.pending.get() == 0 {
-        check(unsafe { sys::napi_ref_threadsafe_function(env, local.tsfn) })?;
+        check_status!(
+            unsafe { sys::napi_ref_threadsafe_function(env, local.tsfn) },
+            "napi_ref_threadsafe_function failed"
+        )?;
     }
     local.pending.set(local.pending.get() + 1);
     Ok(local.shared.clone())
@@ -152,24 +159,30 @@ fn sender(env: sys::napi_env) -> Result<Arc<Shared>> {
 fn create(env: sys::napi_env) -> Result<Rc<Local>> {
     let mut name = ptr::null_mut();
     let label = "containerd-napi";
-    check(unsafe { sys::napi_create_string_utf8(env, label.as_ptr().cast(), label.len() as isize, &mut name) })?;
+    check_status!(
+        unsafe { sys::napi_create_string_utf8(env, label.as_ptr().cast(), label.len() as isize, &mut name) },
+        "napi_create_string_utf8 failed"
+    )?;
     let mut tsfn = ptr::null_mut();
-    check(unsafe {
-        sys::napi_create_threadsafe_function(
-            env,
-            ptr::null_mut(),
-            ptr::null_mut(),
-            name,
-            0,
-            1,
-            ptr::null_mut(),
-            None,
-            ptr::null_mut(),
-            Some(call_js),
-            &mut tsfn,
-        )
-    })?;
-    check(unsafe { sys::napi_unref_threadsafe_function(env, tsfn) })?;
+    check_status!(
+        unsafe {
+            sys::napi_create_threadsafe_function(
+                env,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                name,
+                0,
+                1,
+                ptr::null_mut(),
+                None,
+                ptr::null_mut(),
+                Some(call_js),
+                &mut tsfn,
+            )
+        },
+        "napi_create_threadsafe_function failed"
+    )?;
+    check_status!(unsafe { sys::napi_unref_threadsafe_function(env, tsfn) }, "napi_unref_threadsafe_function failed")?;
     let local = Rc::new(Local {
         env,
         tsfn,
@@ -178,7 +191,10 @@ fn create(env: sys::napi_env) -> Result<Rc<Local>> {
     });
     // Registered after the threadsafe function, so it runs before Node's own teardown of it.
     let hook_data = Arc::into_raw(local.shared.clone()) as *mut c_void;
-    check(unsafe { sys::napi_add_env_cleanup_hook(env, Some(teardown), hook_data) })?;
+    check_status!(
+        unsafe { sys::napi_add_env_cleanup_hook(env, Some(teardown), hook_data) },
+        "napi_add_env_cleanup_hook failed"
+    )?;
     LOCAL.with_borrow_mut(|l| *l = Some(local.clone()));
     Ok(local)
 }
@@ -209,12 +225,4 @@ unsafe extern "C" fn call_js(
             }
         }
     });
-}
-
-fn check(status: sys::napi_status) -> Result<()> {
-    if status == sys::Status::napi_ok {
-        Ok(())
-    } else {
-        Err(napi::Error::new(Status::from(status), "napi call failed while creating a promise"))
-    }
 }
