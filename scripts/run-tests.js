@@ -14,13 +14,9 @@ async function main() {
   const files = selected.length > 0
     ? selected
     : fs.readdirSync(dir).filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join(dir, f))
-  let sb
-  try {
-    sb = await sandbox.start({ name: 'test' })
-  } catch (err) {
-    await sandbox.destroy(path.join(sandbox.BASE, 'test'))
-    throw err
-  }
+  // tcp: the connect tests reach the daemon over tcp:// and mTLS (forwarders only the tests get).
+  // A failed start cleans up after itself; each run has a directory of its own.
+  const sb = await sandbox.start({ name: 'test', tcp: true })
   let child
   const interrupt = (signal) => child?.kill(signal)
   process.on('SIGINT', interrupt)

@@ -1,16 +1,22 @@
 #!/usr/bin/env node
 'use strict'
 // The project's own test stack: a private containerd (own root, state and socket; never the
-// system's /run/containerd), reachable over tcp:// and mTLS through forwarders (scripts/proxy.js),
-// a second containerd with its own mTLS tcp listener (which in 1.6 serves only CRI: used for
-// handshake tests), and a docker-registry on 127.0.0.1 holding the fixture images. For the pull
-// tests there are more registries: one with basic auth, one with bearer tokens from
+// system's /run/containerd) and a docker-registry on 127.0.0.1 holding the fixture images. For
+// the pull tests there are more registries: one with basic auth, one with bearer tokens from
 // scripts/token-server.js, one over HTTPS, and scripts/corrupt-proxy.js in front of the plain one.
-// Every external program is run with an argument array, never through a shell, and every daemon
-// has a path under the sandbox directory in its arguments, which is how destroy() finds it.
+// Only with `tcp: true` (the test stack, scripts/run-tests.js): the main daemon over tcp:// and
+// mTLS through forwarders (scripts/proxy.js), and a second containerd with its own mTLS tcp
+// listener (which in 1.6 serves only CRI: used for handshake tests). A plain TCP port onto a root
+// containerd is root for every local user, so nothing else (the demo) starts one.
 //
-//   node scripts/sandbox.js          start, print the addresses, run until Ctrl-C, tear down
-//   node scripts/sandbox.js stop     tear down what a crashed run left behind
+// Each sandbox is a new directory made with mkdtemp under BASE, a directory of root's that
+// nobody else can write to (checked, not assumed): nothing another user planted in advance is
+// ever used, and sandboxes can run side by side. Every external program is run with an argument
+// array, never through a shell, and every daemon has a path under the sandbox directory in its
+// arguments, which is how destroy() finds it.
+//
+//   node scripts/sandbox.js [start] [NAME] [--tcp]   start, print the addresses, run until Ctrl-C, tear down
+//   node scripts/sandbox.js stop [NAME]              tear down what crashed runs left behind
 //
 // As a module: `await start({ name })` returns the sandbox description (also written to
 // <dir>/sandbox.json, which tests find through $CONTAINERD_NAPI_SANDBOX); `await stop(sandbox)`.
@@ -26,7 +32,9 @@ const { makeTlsMaterial, makeRegistryCert, makeTokenSigner } = require('./certs.
 const { buildFixtures, pushFixtures, pushImage } = require('./fixtures.js')
 
 const execFileAsync = promisify(execFile)
-const BASE = process.env.CONTAINERD_NAPI_SANDBOX_ROOT || '/tmp/containerd-napi'
+// Not in /tmp: there another user could create it first. /var/lib is root's.
+const BASE = path.resolve(process.env.CONTAINERD_NAPI_SANDBOX_ROOT || '/var/lib/containerd-napi')
+const { O_WRONLY, O_APPEND, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants
 // The basic-auth and token-auth registries' only user (throwaway credentials on 127.0.0.1).
 const USER = { username: 'user', password: 'pass' }
 const TOKEN = { service: 'containerd-napi-registry', issuer: 'containerd-napi-token-server' }
@@ -66,6 +74,42 @@ function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
+/** Throws unless `dir` (lstat: no symlink) is a directory of this user that nobody else can write to. */
+function checkOwnDir(dir, what = dir) {
+  const st = fs.lstatSync(dir)
+  if (!st.isDirectory()) throw new Error(`${what} is not a directory (a symlink?): refusing to use it`)
+  if (st.uid !== process.getuid()) throw new Error(`${what} belongs to uid ${st.uid}, not to uid ${process.getuid()}: refusing to use it`)
+  if (st.mode & 0o022) throw new Error(`${what} is writable by group or others (mode ${(st.mode & 0o777).toString(8)}): refusing to use it`)
+}
+
+/**
+ * BASE, made (0700) if missing and checked: BASE itself must pass checkOwnDir, and every
+ * directory above it must be root's (or ours) and not writable by others unless sticky, so no
+ * one else can swap BASE for something of theirs either.
+ */
+function verifiedBase() {
+  fs.mkdirSync(BASE, { recursive: true, mode: 0o700 })
+  checkOwnDir(BASE)
+  for (let dir = fs.realpathSync(path.dirname(BASE)); ; dir = path.dirname(dir)) {
+    const st = fs.statSync(dir)
+    const safe = (st.uid === 0 || st.uid === process.getuid()) && (!(st.mode & 0o022) || (st.mode & fs.constants.S_ISVTX))
+    if (!safe) throw new Error(`${dir} (above ${BASE}) can be changed by other users: refusing to use ${BASE}`)
+    if (dir === '/') break
+  }
+  return BASE
+}
+
+/** Throws unless `dir` is a sandbox directory: directly in the verified BASE, and ours. */
+function checkSandboxDir(dir) {
+  if (path.dirname(path.resolve(dir)) !== verifiedBase()) throw new Error(`${dir} is not in ${BASE}: not a sandbox`)
+  checkOwnDir(dir)
+}
+
+/** Writes a file of ours (0600), never through a symlink. */
+function writePrivate(file, text) {
+  fs.writeFileSync(file, text, { flag: O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o600 })
+}
+
 function canConnect(target) {
   return new Promise((resolve) => {
     const sock = net.connect(target)
@@ -91,7 +135,7 @@ function alive(pid) {
 
 /** Starts a daemon in its own process group, logging to `log`. */
 function daemon(program, args, log) {
-  const fd = fs.openSync(log, 'a')
+  const fd = fs.openSync(log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600)
   const child = spawn(program, args, { detached: true, stdio: ['ignore', fd, fd] })
   fs.closeSync(fd)
   child.unref()
@@ -127,7 +171,7 @@ function containerdConfig(dir, { tcpAddress, tls }) {
   lines.push('[ttrpc]', `  address = ${q(path.join(dir, 'containerd.sock.ttrpc'))}`)
   const file = path.join(dir, 'config.toml')
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
-  fs.writeFileSync(file, lines.join('\n') + '\n')
+  writePrivate(file, lines.join('\n') + '\n')
   return file
 }
 
@@ -176,7 +220,7 @@ async function startRegistry(dir, port, { auth, tls } = {}) {
     `http: ${q({ addr: `127.0.0.1:${port}`, ...(tls ? { tls: { certificate: tls.certificate, key: tls.key } } : {}) })}`,
   ]
   if (auth) lines.push(`auth: ${q(auth)}`)
-  fs.writeFileSync(config, lines.join('\n') + '\n')
+  writePrivate(config, lines.join('\n') + '\n')
   const log = path.join(dir, 'registry.log')
   const pid = daemon('docker-registry', ['serve', config], log)
   const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}/v2/`
@@ -201,14 +245,13 @@ async function startPullRegistries(dir, plainHost, [basicPort, tokenPort, tokenS
   const htpasswd = path.join(dir, 'registry-basic', 'htpasswd')
   fs.mkdirSync(path.dirname(htpasswd), { recursive: true })
   // -B: docker-registry accepts only bcrypt entries.
-  fs.writeFileSync(htpasswd, execFileSync('htpasswd', ['-Bbn', USER.username, USER.password], { encoding: 'utf8' }).trim() + '\n')
+  writePrivate(htpasswd, execFileSync('htpasswd', ['-Bbn', USER.username, USER.password], { encoding: 'utf8' }).trim() + '\n')
 
   const signer = makeTokenSigner(certs)
   const realm = `http://${host(tokenServerPort)}/token`
   const tokenConfig = path.join(dir, 'token-server', 'config.json')
   fs.mkdirSync(path.dirname(tokenConfig), { recursive: true })
-  fs.writeFileSync(tokenConfig, JSON.stringify({ port: tokenServerPort, cert: signer.cert, key: signer.key, ...TOKEN, ...USER }),
-    { mode: 0o600 })
+  writePrivate(tokenConfig, JSON.stringify({ port: tokenServerPort, cert: signer.cert, key: signer.key, ...TOKEN, ...USER }))
 
   const serverCert = makeRegistryCert(certs)
   const ca = path.join(certs, 'ca.pem')
@@ -289,24 +332,30 @@ function unmountUnder(dir) {
 }
 
 function daemonDirs(dir) {
-  return ['main', 'tls'].map((d) => path.join(dir, d)).filter((d) => fs.existsSync(path.join(d, 'config.toml')))
+  return ['main', 'tls'].map((d) => path.join(dir, d)).filter((d) => {
+    try { return fs.lstatSync(d).isDirectory() } catch { return false }
+  })
 }
 
 /**
  * Tears down a sandbox directory, whether it is running or was left by a crashed run: tasks are
- * reaped through a daemon (restarted on the old state if it died, so containers do not leak),
- * then daemons and shims are stopped, mounts released and the directory removed.
+ * reaped through a daemon (started again on the old state if it died, so containers do not leak),
+ * then daemons and shims are stopped, mounts released and the directory removed. Only a
+ * directory in the verified BASE is touched, and a daemon is never started from a config found
+ * there: the cleanup daemon gets a config written here and now (root, state and socket only).
  */
 async function destroy(dir) {
   if (!fs.existsSync(dir)) return
+  checkSandboxDir(dir)
   for (const d of daemonDirs(dir)) {
     const socket = path.join(d, 'containerd.sock')
     const hasTasks = fs.existsSync(path.join(d, 'state/io.containerd.runtime.v2.task'))
     if (!hasTasks) continue
     if (!(await canConnect(socket))) {
       // The daemon died with tasks left: bring it back on the same state so it can clean up.
+      const config = containerdConfig(d, {})
       const log = path.join(d, 'containerd.log')
-      const pid = daemon('containerd', ['--config', path.join(d, 'config.toml')], log)
+      const pid = daemon('containerd', ['--config', config], log)
       try {
         await waitFor('containerd (cleanup)', pid, log, () => canConnect(socket), 15000)
       } catch {}
@@ -318,47 +367,99 @@ async function destroy(dir) {
   fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 })
 }
 
-/** Starts the whole stack under BASE/<name>, replacing whatever an earlier run left there. */
-async function start({ name = 'sandbox', fixtures = true } = {}) {
+/** The pid that made a sandbox directory (its `owner` file), or null. */
+function ownerOf(dir) {
+  try {
+    const pid = Number(fs.readFileSync(path.join(dir, 'owner'), { encoding: 'utf8', flag: fs.constants.O_RDONLY | O_NOFOLLOW }))
+    return Number.isInteger(pid) && pid > 0 ? pid : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Sandbox directories in BASE (those of `name`, or all), each { dir, owner, running }: running
+ * while the process that made it lives. A directory without an owner file is treated as running
+ * unless it is a minute old (its maker may be between mkdtemp and writing the file).
+ */
+function sandboxes(name) {
+  const base = verifiedBase()
+  return fs.readdirSync(base)
+    .filter((entry) => (name ? entry.startsWith(`${name}-`) : true))
+    .map((entry) => path.join(base, entry))
+    .filter((dir) => { try { return fs.lstatSync(dir).isDirectory() } catch { return false } })
+    .map((dir) => {
+      const owner = ownerOf(dir)
+      const young = Date.now() - fs.lstatSync(dir).mtimeMs < 60000
+      return { dir, owner, running: owner ? alive(owner) : young }
+    })
+}
+
+/** Removes the sandboxes (of `name`, or all) whose process is gone: what crashed runs left. */
+async function destroyLeftovers(name) {
+  const left = sandboxes(name).filter((s) => !s.running)
+  for (const { dir } of left) await destroy(dir)
+  return left.map((s) => s.dir)
+}
+
+/**
+ * Starts the whole stack in a new directory BASE/<name>-XXXXXX, after removing what crashed runs
+ * of the same name left. `tcp`: also the tcp:// and mTLS ways into containerd (tests only).
+ * A failed start removes what it made.
+ */
+async function start({ name = 'sandbox', fixtures = true, tcp = false } = {}) {
   ensureTools()
-  const dir = path.join(BASE, name)
-  await destroy(dir)
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
-  const [tcpPort, tlsPort, daemonTlsPort, registryPort, ...pullPorts] = await Promise.all(Array.from({ length: 9 }, freePort))
-  const tls = makeTlsMaterial(path.join(dir, 'certs'))
+  await destroyLeftovers(name)
+  const dir = fs.mkdtempSync(path.join(verifiedBase(), `${name}-`))
+  writePrivate(path.join(dir, 'owner'), String(process.pid))
+  try {
+    return await startIn(dir, { fixtures, tcp })
+  } catch (err) {
+    await destroy(dir).catch(() => {})
+    throw err
+  }
+}
+
+async function startIn(dir, { fixtures, tcp }) {
+  const [tlsPort, daemonTlsPort, tcpPort, registryPort, ...pullPorts] = await Promise.all(Array.from({ length: 9 }, freePort))
+  const tls = tcp ? makeTlsMaterial(path.join(dir, 'certs')) : null
   const registryHost = `127.0.0.1:${registryPort}`
   // The daemons come up in the background while the fixture images are built (synchronously).
   const starting = Promise.all([
     startContainerd(path.join(dir, 'main'), {}),
-    startContainerd(path.join(dir, 'tls'), { tcpAddress: `127.0.0.1:${daemonTlsPort}`, tls }),
+    tcp ? startContainerd(path.join(dir, 'tls'), { tcpAddress: `127.0.0.1:${daemonTlsPort}`, tls }) : null,
     startRegistry(path.join(dir, 'registry'), registryPort),
     fixtures ? startPullRegistries(dir, registryHost, pullPorts) : null,
   ])
   starting.catch(() => {}) // awaited below; a failing build must not leave it unhandled meanwhile
   const built = fixtures ? buildFixtures(path.join(dir, 'fixtures')) : null
   const [main, secure, registry, pull] = await starting
-  const proxies = await Promise.all([
-    startProxy(path.join(dir, 'proxy'), 'tcp', tcpPort, main.socket),
-    startProxy(path.join(dir, 'proxy'), 'mtls', tlsPort, main.socket, tls),
-  ])
+  const proxies = tcp
+    ? await Promise.all([
+      startProxy(path.join(dir, 'proxy'), 'tcp', tcpPort, main.socket),
+      startProxy(path.join(dir, 'proxy'), 'mtls', tlsPort, main.socket, tls),
+    ])
+    : []
   const [{ images, fixtures: facts }] = built
     ? await Promise.all([pushFixtures(path.join(dir, 'fixtures'), registryHost, built), pull.fill(built)])
     : [{ images: {}, fixtures: {} }]
   const sandbox = {
     dir,
     address: main.socket,
-    // The main daemon's API over plain tcp:// and over mTLS (forwarders, see scripts/proxy.js).
-    tcpAddress: `tcp://127.0.0.1:${tcpPort}`,
-    tls: { address: `tcp://127.0.0.1:${tlsPort}`, daemonAddress: `tcp://127.0.0.1:${daemonTlsPort}`, ...tls },
     registry: registryHost,
     images,
     // What the registry serves for each image (digests, platforms, layers), for assertions.
     fixtures: facts,
     registries: pull ? pull.registries : {},
-    pids: [main.pid, secure.pid, registry.pid, ...proxies.map((p) => p.pid), ...(pull ? pull.pids : [])],
+    pids: [main.pid, registry.pid, ...(secure ? [secure.pid] : []), ...proxies.map((p) => p.pid), ...(pull ? pull.pids : [])],
+  }
+  if (tcp) {
+    // The main daemon's API over plain tcp:// and over mTLS (forwarders, see scripts/proxy.js).
+    sandbox.tcpAddress = `tcp://127.0.0.1:${tcpPort}`
+    sandbox.tls = { address: `tcp://127.0.0.1:${tlsPort}`, daemonAddress: `tcp://127.0.0.1:${daemonTlsPort}`, ...tls }
   }
   sandbox.infoPath = path.join(dir, 'sandbox.json')
-  fs.writeFileSync(sandbox.infoPath, JSON.stringify(sandbox, null, 2))
+  writePrivate(sandbox.infoPath, JSON.stringify(sandbox, null, 2))
   return sandbox
 }
 
@@ -368,12 +469,14 @@ async function start({ name = 'sandbox', fixtures = true } = {}) {
  */
 async function restartMain(sandbox) {
   const dir = path.join(sandbox.dir, 'main')
+  checkSandboxDir(sandbox.dir)
   const config = path.join(dir, 'config.toml')
   const daemons = processesUsing(dir).filter((pid) => {
     try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(config) } catch { return false }
   })
   await terminate(daemons)
   const log = path.join(dir, 'containerd.log')
+  // The config this run wrote in start(), in a directory checked as ours.
   const pid = daemon('containerd', ['--config', config], log)
   await waitFor('containerd (restart)', pid, log, () => canConnect(sandbox.address))
   return pid
@@ -383,18 +486,28 @@ async function stop(sandbox) {
   await destroy(sandbox.dir)
 }
 
-module.exports = { start, stop, destroy, restartMain, ensureTools, BASE, execFileAsync }
+module.exports = { start, stop, destroy, destroyLeftovers, sandboxes, restartMain, ensureTools, BASE, execFileAsync }
 
 if (require.main === module) {
-  const command = process.argv[2] || 'start'
-  const name = process.argv[3] || 'sandbox'
+  const args = process.argv.slice(2)
+  const tcp = args.includes('--tcp')
+  const [command = 'start', name] = args.filter((a) => a !== '--tcp')
   if (command === 'stop') {
-    destroy(path.join(BASE, name)).then(() => console.log(`removed ${path.join(BASE, name)}`))
+    destroyLeftovers(name).then((removed) => {
+      for (const dir of removed) console.log(`removed ${dir}`)
+      const running = sandboxes(name).filter((s) => s.running)
+      for (const { dir, owner } of running) console.log(`still running: ${dir} (pid ${owner ?? '?'}; stop that process)`)
+    }, (err) => {
+      console.error(err.message)
+      process.exit(1)
+    })
   } else {
-    start({ name }).then((sb) => {
+    start({ name: name || 'sandbox', tcp }).then((sb) => {
       console.log(`containerd socket:  ${sb.address}`)
-      console.log(`containerd tcp:     ${sb.tcpAddress} (forwarded to the socket)`)
-      console.log(`containerd mTLS:    ${sb.tls.address} (forwarded; certs in ${path.dirname(sb.tls.ca)})`)
+      if (sb.tcpAddress) {
+        console.log(`containerd tcp:     ${sb.tcpAddress} (forwarded to the socket; root for anyone who can connect)`)
+        console.log(`containerd mTLS:    ${sb.tls.address} (forwarded; certs in ${path.dirname(sb.tls.ca)})`)
+      }
       console.log(`registry:           http://${sb.registry}`)
       for (const [fixture, ref] of Object.entries(sb.images)) console.log(`image ${fixture}:`.padEnd(20) + ref)
       const { basic, token, tls, corrupt } = sb.registries
