@@ -422,7 +422,8 @@ async function start({ name = 'sandbox', fixtures = true, tcp = false } = {}) {
 
 async function startIn(dir, { fixtures, tcp }) {
   const [tlsPort, daemonTlsPort, tcpPort, registryPort, ...pullPorts] = await Promise.all(Array.from({ length: 9 }, freePort))
-  const tls = tcp ? makeTlsMaterial(path.join(dir, 'certs')) : null
+  // The CA also signs the HTTPS registry's certificate, so it is made without tcp too.
+  const tls = makeTlsMaterial(path.join(dir, 'certs'))
   const registryHost = `127.0.0.1:${registryPort}`
   // The daemons come up in the background while the fixture images are built (synchronously).
   const starting = Promise.all([
