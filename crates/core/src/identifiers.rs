@@ -47,7 +47,7 @@ mod tests {
         let long = "a".repeat(77);
         for bad in ["", "-a", "a-", "a..b", "a b", "ns/x", "é", long.as_str()] {
             let e = validate("namespace", bad).unwrap_err();
-            assert_eq!(e.code, crate::core::error::Code::InvalidArgument, "{bad}");
+            assert_eq!(e.code, crate::error::Code::InvalidArgument, "{bad}");
             assert!(e.message.contains("namespace"));
         }
     }

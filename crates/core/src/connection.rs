@@ -112,7 +112,7 @@ fn explain_unix_failure(path: &std::path::Path, err: std::io::Error) -> std::io:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::error::Code;
+    use crate::error::Code;
 
     #[test]
     fn tls_needs_pem_contents_and_a_tcp_address() {

@@ -233,7 +233,7 @@ mod tests {
             "[::1]x/y",
         ] {
             let e = Reference::parse(bad).unwrap_err();
-            assert_eq!(e.code, crate::core::error::Code::InvalidArgument, "{bad:?}");
+            assert_eq!(e.code, crate::error::Code::InvalidArgument, "{bad:?}");
         }
     }
 

@@ -85,7 +85,7 @@ mod tests {
             "a\0b",
         ] {
             let e = Address::parse(bad).unwrap_err();
-            assert_eq!(e.code, crate::core::error::Code::InvalidArgument, "{bad:?}");
+            assert_eq!(e.code, crate::error::Code::InvalidArgument, "{bad:?}");
         }
     }
 }

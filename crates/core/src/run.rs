@@ -180,8 +180,8 @@ mod size_tests {
         // A client is needed only to name the futures; they are never polled.
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let _guard = rt.enter();
-        let client = crate::core::client::Client::for_size_test();
-        let cancel = crate::core::Cancel::none();
+        let client = crate::client::Client::for_size_test();
+        let cancel = crate::Cancel::none();
         let options =
             super::RunOptions { id: None, container: container_options(), pull: None, input: None, timeout: None };
         let run = client.run(options, &cancel);
@@ -192,8 +192,8 @@ mod size_tests {
         }
     }
 
-    fn container_options() -> crate::core::containers::ContainerOptions {
-        crate::core::containers::ContainerOptions {
+    fn container_options() -> crate::containers::ContainerOptions {
+        crate::containers::ContainerOptions {
             image: String::new(),
             spec: Default::default(),
             user: None,

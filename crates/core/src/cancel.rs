@@ -51,7 +51,7 @@ pub async fn with_deadline<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::error::Code;
+    use crate::error::Code;
 
     #[tokio::test]
     async fn a_cancelled_token_ends_a_pending_future() {
