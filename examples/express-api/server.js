@@ -3,15 +3,20 @@
 // The container control API and web UI on Express. Everything but this glue is shared with the
 // Koa example (examples/web/): the service, the error → status mapping, event streams and the UI.
 //
-//   node examples/express-api/server.js    ($CONTAINERD_ADDRESS, $PORT (8080), $HOST (127.0.0.1))
+//   node examples/express-api/server.js [--allow-mount DIR]… [--allow-host]
+//     ($CONTAINERD_ADDRESS, $PORT (8080), $HOST (127.0.0.1)); prints the address to open, with its token
 
 const express = require('express')
 const { Service } = require('../web/service.js')
 const { HttpError, errorResponse, checkRequest, openSse, listen, runStandalone, PUBLIC } = require('../web/http.js')
 
-/** Resolves with { url, close() }. `registry`/`images` only feed the UI's pull suggestions. */
-async function createServer({ address, registry, images, logDir, port = 0, host = '127.0.0.1' } = {}) {
-  const service = new Service({ address, registry, images, logDir })
+/**
+ * Resolves with { url, loginUrl, token, close() } (examples/web/http.js listen()). `registry` and
+ * `images` only feed the UI's pull suggestions; `allowMounts` and `allowHost` say what containers
+ * may take from the host (examples/web/policy.js); `token` defaults to a random one.
+ */
+async function createServer({ address, registry, images, logDir, allowMounts, allowHost, token, port = 0, host = '127.0.0.1' } = {}) {
+  const service = new Service({ address, registry, images, logDir, allowMounts, allowHost })
   const app = express()
   app.disable('x-powered-by')
   const api = express.Router()
@@ -67,7 +72,7 @@ async function createServer({ address, registry, images, logDir, port = 0, host 
     res.status(status).json(body)
   })
 
-  return listen(app, service, { port, host })
+  return listen(app, service, { port, host, token })
 }
 
 module.exports = { createServer }

@@ -4,16 +4,21 @@
 // with the Express example (examples/web/): the service, the error → status mapping, event
 // streams and the UI.
 //
-//   node examples/koa-api/server.js        ($CONTAINERD_ADDRESS, $PORT (8080), $HOST (127.0.0.1))
+//   node examples/koa-api/server.js [--allow-mount DIR]… [--allow-host]
+//     ($CONTAINERD_ADDRESS, $PORT (8080), $HOST (127.0.0.1)); prints the address to open, with its token
 
 const Koa = require('koa')
 const { Router } = require('@koa/router')
 const { Service } = require('../web/service.js')
 const { HttpError, errorResponse, checkRequest, readJson, openSse, staticFile, listen, runStandalone } = require('../web/http.js')
 
-/** Resolves with { url, close() }. `registry`/`images` only feed the UI's pull suggestions. */
-async function createServer({ address, registry, images, logDir, port = 0, host = '127.0.0.1' } = {}) {
-  const service = new Service({ address, registry, images, logDir })
+/**
+ * Resolves with { url, loginUrl, token, close() } (examples/web/http.js listen()). `registry` and
+ * `images` only feed the UI's pull suggestions; `allowMounts` and `allowHost` say what containers
+ * may take from the host (examples/web/policy.js); `token` defaults to a random one.
+ */
+async function createServer({ address, registry, images, logDir, allowMounts, allowHost, token, port = 0, host = '127.0.0.1' } = {}) {
+  const service = new Service({ address, registry, images, logDir, allowMounts, allowHost })
   const app = new Koa()
   const api = new Router({ prefix: '/api' })
 
@@ -82,7 +87,7 @@ async function createServer({ address, registry, images, logDir, port = 0, host 
     ctx.body = file.body
   })
 
-  return listen(app.callback(), service, { port, host })
+  return listen(app.callback(), service, { port, host, token })
 }
 
 module.exports = { createServer }

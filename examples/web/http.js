@@ -1,11 +1,14 @@
 'use strict'
 // The HTTP pieces both servers share: the one error → status mapping, Server-Sent Events, a
-// JSON body reader, and the few static files of the web UI.
+// JSON body reader, the few static files of the web UI, and listening behind the access checks
+// of access.js (Host, token, body size).
 
 const fs = require('node:fs')
 const http = require('node:http')
 const path = require('node:path')
+const { parseArgs } = require('node:util')
 const { ContainerdError } = require('../..')
+const { BODY_LIMIT, newToken, createGuard } = require('./access.js')
 
 // containerd error code → HTTP status (anything else is 500).
 const STATUS = {
@@ -65,8 +68,8 @@ function checkRequest(method, headers) {
   }
 }
 
-/** Reads a JSON request body (at most 1 MiB); an empty body is undefined. */
-async function readJson(req, limit = 1 << 20) {
+/** Reads a JSON request body (at most 1 MiB; access.js already refused a larger Content-Length). */
+async function readJson(req, limit = BODY_LIMIT) {
   const chunks = []
   let size = 0
   for await (const chunk of req) {
@@ -143,20 +146,29 @@ function staticFile(urlPath) {
 }
 
 /**
- * Serves `handler` on host:port (port 0: any free one). Resolves with { url, close() }; close()
- * drops every connection (which ends the event streams and what they follow) and the
- * service's containerd connection.
+ * Serves `handler` on host:port (port 0: any free one) behind the access checks of access.js.
+ * `token` defaults to a fresh random one. Resolves with { url, loginUrl, token, close() }:
+ * loginUrl (url + ?token=…) is what a browser opens; close() drops every connection (which ends
+ * the event streams and what they follow) and the service's containerd connection.
  */
-async function listen(handler, service, { port = 0, host = '127.0.0.1' } = {}) {
-  const server = http.createServer(handler)
+async function listen(handler, service, { port = 0, host = '127.0.0.1', token = newToken() } = {}) {
+  let guard = null // set once the address is known; nothing is served before that
+  const server = http.createServer((req, res) => {
+    if (!guard) { res.writeHead(503).end(); return }
+    if (guard(req, res)) handler(req, res)
+  })
   await new Promise((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, resolve)
   })
   const { address, port: actual } = server.address()
+  guard = createGuard({ token, address, port: actual, publicPaths: new Set(Object.keys(STATIC)) })
   const shown = address.includes(':') ? `[${address}]` : address === '0.0.0.0' ? 'localhost' : address
+  const url = `http://${shown}:${actual}/`
   return {
-    url: `http://${shown}:${actual}/`,
+    url,
+    loginUrl: `${url}?token=${token}`,
+    token,
     server,
     async close() {
       const closed = new Promise((resolve) => server.close(resolve))
@@ -166,14 +178,28 @@ async function listen(handler, service, { port = 0, host = '127.0.0.1' } = {}) {
   }
 }
 
-/** Runs a server standalone (`node examples/<framework>-api/server.js`): env config, Ctrl-C stops it. */
+/**
+ * The command line of a server: `--allow-mount DIR` (repeatable: bind mounts from these
+ * directories only) and `--allow-host` (privileged containers, the host's network, added
+ * capabilities). Without them a container gets nothing of the host.
+ */
+function serverOptions(argv = process.argv.slice(2)) {
+  const { values } = parseArgs({
+    args: argv,
+    options: { 'allow-mount': { type: 'string', multiple: true, default: [] }, 'allow-host': { type: 'boolean', default: false } },
+  })
+  return { allowMounts: values['allow-mount'], allowHost: values['allow-host'] }
+}
+
+/** Runs a server standalone (`node examples/<framework>-api/server.js [--allow-mount DIR] [--allow-host]`). */
 function runStandalone(createServer, framework) {
-  createServer({
+  Promise.resolve().then(() => createServer({
     address: process.env.CONTAINERD_ADDRESS,
     port: Number(process.env.PORT || 8080),
     host: process.env.HOST || '127.0.0.1',
-  }).then(({ url, close }) => {
-    console.log(`containerd web UI (${framework}): ${url}`)
+    ...serverOptions(),
+  })).then(({ loginUrl, close }) => {
+    console.log(`containerd web UI (${framework}): ${loginUrl}`)
     const stop = () => close().then(() => process.exit(0))
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
@@ -183,4 +209,4 @@ function runStandalone(createServer, framework) {
   })
 }
 
-module.exports = { HttpError, errorResponse, checkRequest, readJson, openSse, staticFile, listen, runStandalone, PUBLIC }
+module.exports = { HttpError, errorResponse, checkRequest, readJson, openSse, staticFile, listen, serverOptions, runStandalone, PUBLIC }
