@@ -5,24 +5,46 @@
 // to that file, so the log outlives the request (and this server). The files live in a
 // directory the server owns: <logDir>/<namespace>/<container id>.log. Both names are checked
 // containerd identifiers, so a path is never built from anything else a request carries.
+//
+// The shim runs as root and opens that path itself, following symlinks. So the directory must be
+// one nobody else can write to: a fixed name in /tmp could be planted first (a symlink there
+// would send container output, as root, wherever it points). By default each server makes a new
+// one with mkdtemp; a given one is checked with lstat (ours, a real directory, not writable by
+// others). It is not removed on close: tasks outlive the server and keep appending.
 
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { StringDecoder } = require('node:string_decoder')
 
-const DEFAULT_LOG_DIR = path.join(os.tmpdir(), 'containerd-napi-demo-logs')
+const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants
+
+/** Throws unless `dir` is a directory (not a symlink) of this user that others cannot write to. */
+function checkPrivate(dir) {
+  const st = fs.lstatSync(dir)
+  if (!st.isDirectory()) throw new Error(`${dir} is not a directory (a symlink?): refusing to use it`)
+  if (st.uid !== process.getuid()) throw new Error(`${dir} belongs to uid ${st.uid}, not to this user: refusing to use it`)
+  if (st.mode & 0o022) throw new Error(`${dir} is writable by others (mode ${(st.mode & 0o777).toString(8)}): refusing to use it`)
+  return dir
+}
+
+/** `logDir` checked, or a new private directory when it is undefined. */
+function privateLogDir(logDir) {
+  if (logDir === undefined) return fs.mkdtempSync(path.join(os.tmpdir(), 'containerd-napi-logs-'))
+  return checkPrivate(logDir)
+}
 
 /** The log file of container `id` in `namespace` (both already validated identifiers). */
 function logPath(logDir, namespace, id) {
   const dir = path.join(logDir, namespace)
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+  try { fs.mkdirSync(dir, { mode: 0o700 }) } catch (err) { if (err.code !== 'EEXIST') throw err }
+  checkPrivate(dir)
   return path.join(dir, `${id}.log`)
 }
 
-/** Creates `file` if it is missing, so that it can be watched before the task writes to it. */
+/** Creates `file` if it is missing (never through a symlink), so it can be watched before the task writes. */
 function ensureFile(file) {
-  fs.closeSync(fs.openSync(file, 'a', 0o600))
+  fs.closeSync(fs.openSync(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600))
 }
 
 /**
@@ -69,4 +91,4 @@ function follow(file, { signal, send, from, backlog = 256 * 1024 }) {
   read()
 }
 
-module.exports = { DEFAULT_LOG_DIR, logPath, ensureFile, follow }
+module.exports = { privateLogDir, logPath, ensureFile, follow }

@@ -8,14 +8,35 @@
 
 const crypto = require('node:crypto')
 const fs = require('node:fs')
-const { Client, NotFoundError, FailedPreconditionError, DeadlineExceededError, CancelledError, InvalidArgumentError } = require('../..')
+const { Client, NotFoundError, FailedPreconditionError, DeadlineExceededError, CancelledError, InvalidArgumentError, ResourceExhaustedError } = require('../..')
 const { errorResponse } = require('./http.js')
-const { DEFAULT_LOG_DIR, logPath, ensureFile, follow } = require('./logs.js')
+const { privateLogDir, logPath, ensureFile, follow } = require('./logs.js')
+const { createPolicy, checkContainer } = require('./policy.js')
 const v = require('./validate.js')
 
 const EXEC_TIMEOUT_MS = 30000
 const EXEC_OUTPUT_LIMIT = 1 << 20
 const PULL_RETENTION_MS = 5 * 60 * 1000
+// Bounds on what requests can make the server hold (past them: 429).
+const MAX_STREAMS = 64 // open event streams (each holds a connection and a file watch or subscription)
+const MAX_PULLS = 4 // pulls in progress
+const MAX_KEPT_PULLS = 256 // pulls remembered for late subscribers
+
+// The fields of POST …/containers → the client option each becomes (undefined: not set). A new
+// field goes here; whatever it takes from the host is checked in policy.js.
+const CONTAINER_FIELDS = {
+  image: (x) => v.imageRef(x, 'image'),
+  args: (x) => v.strings(x, 'args', { nonEmpty: true }),
+  env: (x) => v.env(x),
+  cwd: (x) => v.string(x, 'cwd', { optional: true }),
+  user: (x) => v.string(x, 'user', { max: 256, optional: true }),
+  hostNetwork: (x) => v.boolean(x, 'hostNetwork'),
+  network: (x) => v.network(x),
+  privileged: (x) => v.boolean(x, 'privileged'),
+  capabilities: (x) => v.capabilities(x),
+  mounts: (x) => v.mounts(x),
+  labels: (x) => v.stringMap(x, 'labels'),
+}
 
 /** Rejects fields a route does not know, so a typo is a 400 rather than silently ignored. */
 function only(body, fields) {
@@ -63,12 +84,19 @@ class Service {
   #connecting = null
   #views = new Map()
   #pulls = new Map()
+  #pulling = 0
+  #streams = 0
 
-  /** `registry` and `images` are only passed on to the UI (suggestions for the pull form). */
-  constructor({ address, logDir = DEFAULT_LOG_DIR, timeoutMs = 5000, registry, images = [] } = {}) {
+  /**
+   * `registry` and `images` are only passed on to the UI (suggestions for the pull form).
+   * `allowMounts` and `allowHost`: what containers may take from the host (policy.js). `logDir`
+   * must be a private directory (see logs.js); by default a new one is made.
+   */
+  constructor({ address, logDir, timeoutMs = 5000, registry, images = [], allowMounts, allowHost } = {}) {
     this.#address = address
     this.#timeoutMs = timeoutMs
-    this.logDir = logDir
+    this.policy = createPolicy({ allowMounts, allowHost })
+    this.logDir = privateLogDir(logDir)
     this.registry = registry
     this.images = Array.isArray(images) ? images : Object.values(images)
   }
@@ -99,7 +127,30 @@ class Service {
 
   async info() {
     const c = await this.client('default')
-    return { address: c.address, version: await c.version(), registry: this.registry ?? null, images: this.images }
+    const { roots, allowHost } = this.policy
+    return { address: c.address, version: await c.version(), registry: this.registry ?? null, images: this.images, allowMounts: roots, allowHost }
+  }
+
+  /** open() of a streaming route, counted against MAX_STREAMS while the stream lasts. */
+  #openStream(open) {
+    if (this.#streams >= MAX_STREAMS) throw new ResourceExhaustedError(`${MAX_STREAMS} event streams are open already`)
+    const sse = open()
+    if (!sse.signal.aborted) {
+      this.#streams++
+      sse.signal.addEventListener('abort', () => this.#streams--, { once: true })
+    }
+    return sse
+  }
+
+  /** Runs `pull()` counted against MAX_PULLS. */
+  async #bounded(pull) {
+    if (this.#pulling >= MAX_PULLS) throw new ResourceExhaustedError(`${MAX_PULLS} pulls are in progress already`)
+    this.#pulling++
+    try {
+      return await pull()
+    } finally {
+      this.#pulling--
+    }
   }
 
   // ---------- namespaces ----------
@@ -134,21 +185,28 @@ class Service {
   /** Pulls and waits: resolves with the image. */
   async pull(namespace, body) {
     const [ref, options] = this.#pullArguments(body)
-    return imageJson(await (await this.client(namespace)).pull(ref, options))
+    const client = await this.client(namespace)
+    return imageJson(await this.#bounded(() => client.pull(ref, options)))
   }
 
   /** Starts a pull in the background; its progress is streamed by pullEvents(id). */
   async startPull(namespace, body) {
     const [ref, options] = this.#pullArguments(body)
     const client = await this.client(namespace)
+    // Checked here too, so that a 429 is the answer rather than an error event later.
+    if (this.#pulling >= MAX_PULLS) throw new ResourceExhaustedError(`${MAX_PULLS} pulls are in progress already`)
+    if (this.#pulls.size >= MAX_KEPT_PULLS) {
+      const oldest = [...this.#pulls.values()].find((p) => p.final)
+      if (oldest) this.#pulls.delete(oldest.id)
+    }
     const pull = { id: crypto.randomUUID(), namespace, ref, progress: null, final: null, controller: new AbortController(), listeners: new Set() }
     const emit = (event, data) => { for (const listener of pull.listeners) listener(event, data) }
     this.#pulls.set(pull.id, pull)
-    client.pull(ref, {
+    this.#bounded(() => client.pull(ref, {
       ...options,
       signal: pull.controller.signal,
       onProgress: (progress) => { pull.progress = progress; emit('progress', progress) },
-    }).then(async (image) => ['done', await imageJson(image)], (err) => {
+    })).then(async (image) => ['done', await imageJson(image)], (err) => {
       const { status, body } = errorResponse(err)
       return ['error', { status, ...body }]
     }).then((final) => {
@@ -168,7 +226,7 @@ class Service {
   /** Streams `progress` events (PullProgress), then `done` (the image) or `error` ({ status, error }). */
   async pullEvents(id, open) {
     const pull = this.#pull(id)
-    const sse = open()
+    const sse = this.#openStream(open)
     const listener = (event, data) => {
       sse.send(event, data)
       if (event !== 'progress') sse.end()
@@ -208,19 +266,14 @@ class Service {
     }))
   }
 
+  /** Validates (400), then checks against the server's policy (403, policy.js). */
   async createContainer(namespace, body) {
-    const b = only(body, ['id', 'image', 'args', 'env', 'cwd', 'user', 'hostNetwork', 'mounts', 'labels'])
+    const b = only(body, ['id', ...Object.keys(CONTAINER_FIELDS)])
     const id = v.identifier(b.id, 'id')
-    const options = withoutUndefined({
-      image: v.imageRef(b.image, 'image'),
-      args: v.strings(b.args, 'args', { nonEmpty: true }),
-      env: v.env(b.env),
-      cwd: v.string(b.cwd, 'cwd', { optional: true }),
-      user: v.string(b.user, 'user', { max: 256, optional: true }),
-      hostNetwork: v.boolean(b.hostNetwork, 'hostNetwork'),
-      mounts: v.mounts(b.mounts),
-      labels: v.stringMap(b.labels, 'labels'),
-    })
+    const { network, ...fields } = withoutUndefined(Object.fromEntries(
+      Object.entries(CONTAINER_FIELDS).map(([field, check]) => [field, check(b[field])])))
+    if (network === 'host') fields.hostNetwork = true
+    const options = checkContainer(fields, this.policy)
     const container = await (await this.client(namespace)).createContainer(id, options)
     return { id: container.id, image: container.image, labels: container.labels, createdAt: container.createdAt }
   }
@@ -329,7 +382,7 @@ class Service {
     const from = /^\d{1,15}$/.test(lastEventId ?? '') ? Number(lastEventId) : undefined
     const file = logPath(this.logDir, namespace, container.id)
     ensureFile(file)
-    const sse = open()
+    const sse = this.#openStream(open)
     follow(file, { signal: sse.signal, from, send: (text, offset) => sse.send('log', text, offset) })
   }
 
@@ -343,7 +396,13 @@ class Service {
       stream.close()
       throw err
     }
-    const sse = open()
+    let sse
+    try {
+      sse = this.#openStream(open)
+    } catch (err) {
+      stream.close()
+      throw err
+    }
     if (sse.signal.aborted) return stream.close()
     sse.signal.addEventListener('abort', () => stream.close())
     sse.send('ready', { namespace })

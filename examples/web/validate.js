@@ -88,6 +88,27 @@ function mounts(value) {
   })
 }
 
+/** { add?, drop? }: capability names like 'NET_ADMIN', 'CAP_NET_ADMIN' or 'ALL'. */
+function capabilities(value) {
+  if (value === undefined) return undefined
+  if (!isObject(value)) throw bad(`capabilities must be an object { add?, drop? }, got ${describe(value)}`)
+  const unknown = Object.keys(value).filter((k) => k !== 'add' && k !== 'drop')
+  if (unknown.length > 0) throw bad(`capabilities has unknown field(s): ${unknown.join(', ')}`)
+  for (const key of ['add', 'drop']) {
+    strings(value[key], `capabilities.${key}`, { max: 64 })?.forEach((c, i) => {
+      if (!/^[A-Za-z_]{1,40}$/.test(c)) throw bad(`capabilities.${key}[${i}] must be a name like 'NET_ADMIN', got ${JSON.stringify(c)}`)
+    })
+  }
+  return value
+}
+
+/** The container's network. Only 'host' so far (the same as hostNetwork: true). */
+function network(value) {
+  if (value === undefined) return undefined
+  if (value !== 'host') throw bad(`network must be 'host' (or left out: a network namespace of its own), got ${JSON.stringify(value)}`)
+  return value
+}
+
 /** A signal name ('SIGTERM', 'kill', 'SIGRTMIN+1') or number. */
 function signal(value) {
   if (value === undefined) return 'SIGTERM'
@@ -104,4 +125,4 @@ function auth(value) {
   return { username: string(value.username, 'auth.username', { max: 256 }), password: string(value.password, 'auth.password') }
 }
 
-module.exports = { identifier, body, string, boolean, strings, stringMap, imageRef, env, mounts, signal, auth }
+module.exports = { identifier, body, string, boolean, strings, stringMap, imageRef, env, mounts, capabilities, network, signal, auth }

@@ -532,6 +532,13 @@ async function start() {
     $('#daemon').textContent = `${info.version.version} · ${info.address}`
     $('#image-suggestions').replaceChildren(...info.images.map((ref) => h('option', { value: ref })))
     if (info.images.length) $('#pull-ref').value = info.images[0]
+    // What the server lets containers take from the host (--allow-host, --allow-mount).
+    const hostNet = $('#create-host-network')
+    hostNet.disabled = !info.allowHost
+    hostNet.parentElement.title = info.allowHost ? '' : 'the server was started without --allow-host'
+    $('#create-mounts').placeholder = info.allowMounts.length
+      ? `tmpfs:/scratch, or a path under ${info.allowMounts.join(', ')}:/container/path[:ro]`
+      : 'tmpfs:/scratch (bind mounts: start the server with --allow-mount DIR)'
   } catch (err) {
     $('#daemon').textContent = 'daemon unreachable'
     fail(err)
