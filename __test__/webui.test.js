@@ -1,11 +1,14 @@
 'use strict'
 // The web UI examples (examples/koa-api, examples/express-api over examples/web): every route of
-// both servers against the real daemon, including each error status, then the UI itself in a
-// headless Chromium (playwright-core driving Debian's /usr/bin/chromium).
+// both servers against the real daemon, including each error status; who may call them (token,
+// Host, body size: examples/web/access.js) and what containers may take from the host
+// (examples/web/policy.js); then the UI itself in a headless Chromium (playwright-core driving
+// Debian's /usr/bin/chromium), logged in through the printed /?token=… address.
 
 const { describe, test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
+const http = require('node:http')
 const os = require('node:os')
 const path = require('node:path')
 const { sandbox, uniqueName, closedPort } = require('./helpers.js')
@@ -18,15 +21,30 @@ const SERVERS = {
 const CHROMIUM = '/usr/bin/chromium'
 const OUTPUT = path.join(__dirname, '..', 'test-output')
 const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'containerd-napi-webui-logs-'))
-after(() => fs.rmSync(logDir, { recursive: true, force: true }))
+// The one directory the servers may bind-mount from (--allow-mount), with a file, a
+// subdirectory and a symlink pointing out of it.
+const mountDir = fs.mkdtempSync(path.join(os.tmpdir(), 'containerd-napi-webui-mounts-'))
+fs.mkdirSync(path.join(mountDir, 'data'))
+fs.writeFileSync(path.join(mountDir, 'data', 'hello.txt'), 'hello from the host\n')
+fs.symlinkSync('/etc', path.join(mountDir, 'etc-link'))
+after(() => {
+  fs.rmSync(logDir, { recursive: true, force: true })
+  fs.rmSync(mountDir, { recursive: true, force: true })
+})
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
-/** A JSON client for `base`: resolves with { status, body } (body parsed, undefined if empty). */
-function apiClient(base) {
+const bearer = (server) => ({ authorization: `Bearer ${server.token}` })
+
+/**
+ * A JSON client for `server` (with its token; `headers` may replace the authorization): resolves
+ * with { status, body } (body parsed, undefined if empty).
+ */
+function apiClient(server) {
   return async (method, route, body, headers = {}) => {
     const raw = typeof body === 'string'
-    const res = await fetch(new URL(`api${route}`, base), {
+    headers = { ...bearer(server), ...headers }
+    const res = await fetch(new URL(`api${route}`, server.url), {
       method,
       headers: body === undefined || raw ? headers : { 'content-type': 'application/json', ...headers },
       body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
@@ -34,6 +52,32 @@ function apiClient(base) {
     const text = await res.text()
     return { status: res.status, body: text ? JSON.parse(text) : undefined }
   }
+}
+
+/**
+ * A request with exactly these headers (fetch cannot send a foreign Host): resolves with
+ * { status, body, closed } (closed: the server closed the connection after answering).
+ */
+function raw(server, route, headers, body) {
+  const { host, port } = new URL(server.url)
+  return new Promise((resolve, reject) => {
+    headers = { host, ...headers }
+    const req = http.request({ host: '127.0.0.1', port, path: route, method: body === undefined ? 'GET' : 'POST', headers, agent: false, setHost: false })
+    req.on('response', (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (d) => { text += d })
+      res.on('end', () => {
+        let parsed
+        try { parsed = JSON.parse(text) } catch { parsed = text }
+        const closed = new Promise((r) => { if (req.socket.destroyed) r(true); else req.socket.once('close', () => r(true)) })
+        Promise.race([closed, sleep(2000).then(() => false)]).then((c) => resolve({ status: res.statusCode, body: parsed, closed: c }))
+      })
+    })
+    req.on('error', reject)
+    if (body !== undefined) req.write(body)
+    if (headers['transfer-encoding'] !== undefined || headers['content-length'] === undefined) req.end()
+  })
 }
 
 /** Asserts an error response: the status and the { error: { code, message } } body. */
@@ -125,8 +169,8 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
     const ns = uniqueName(`web-${name}`)
 
     before(async () => {
-      server = await createServer({ address: sb.address, registry: sb.registry, images: sb.images, logDir })
-      api = apiClient(server.url)
+      server = await createServer({ address: sb.address, registry: sb.registry, images: sb.images, logDir, allowMounts: [mountDir] })
+      api = apiClient(server)
     })
     after(async () => {
       await cleanNamespace(api, ns)
@@ -144,7 +188,9 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
         assert.match(res.headers.get('content-type'), type)
         await res.arrayBuffer()
       }
-      assert.equal((await fetch(new URL('../package.json', server.url))).status, 404)
+      // Only the UI's own files are served without the token.
+      assert.equal((await fetch(new URL('../package.json', server.url))).status, 401)
+      assert.equal((await fetch(new URL('../package.json', server.url), { headers: bearer(server) })).status, 404)
       assertError(await api('GET', '/nope'), 404, 'NOT_FOUND')
       const info = await api('GET', '/info')
       assert.equal(info.status, 200)
@@ -180,7 +226,7 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
       const start = await api('POST', `/namespaces/${ns}/pulls`, { ref: sb.images.busybox })
       assert.equal(start.status, 202, JSON.stringify(start.body))
       assert.equal(start.body.ref, sb.images.busybox)
-      const stream = await openEvents(new URL(`api/pulls/${start.body.id}/events`, server.url))
+      const stream = await openEvents(new URL(`api/pulls/${start.body.id}/events`, server.url), bearer(server))
       assert.equal(stream.status, 200)
       const done = await stream.until((e) => e.event !== 'progress', 30000, 'the end of the pull')
       await stream.ended // the server ends the stream after the final event
@@ -196,9 +242,9 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
       assert.ok(last.layers.every((l) => l.status === 'unpacked' || l.status === 'exists'), JSON.stringify(last.layers))
 
       // A late subscriber still gets the outcome; unknown pulls are 404.
-      const again = await openEvents(new URL(`api/pulls/${start.body.id}/events`, server.url))
+      const again = await openEvents(new URL(`api/pulls/${start.body.id}/events`, server.url), bearer(server))
       assert.equal((await again.until((e) => e.event === 'done')).data.name, sb.images.busybox)
-      assertError(await openEvents(new URL('api/pulls/no-such-pull/events', server.url)), 404, 'NOT_FOUND')
+      assertError(await openEvents(new URL('api/pulls/no-such-pull/events', server.url), bearer(server)), 404, 'NOT_FOUND')
 
       // Pull and wait, list, delete (names travel URL-encoded).
       const v2s2 = await api('POST', `/namespaces/${ns}/images`, { ref: sb.images.v2s2 })
@@ -221,7 +267,7 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
 
       // A background pull that fails ends with an error event carrying the status.
       const failing = await api('POST', `/namespaces/${ns}/pulls`, { ref: basic.ref.replace('busybox', 'other') })
-      const failed = await (await openEvents(new URL(`api/pulls/${failing.body.id}/events`, server.url))).until((e) => e.event === 'error')
+      const failed = await (await openEvents(new URL(`api/pulls/${failing.body.id}/events`, server.url), bearer(server))).until((e) => e.event === 'error')
       assert.equal(failed.data.status, 401)
       assert.equal(failed.data.error.code, 'UNAUTHENTICATED')
     })
@@ -229,7 +275,7 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
     test('containers and tasks: create, start, logs, exec, pause, resume, kill, restart, delete; events; 404/409/400', async () => {
       const id = uniqueName('web')
       const c = `/namespaces/${ns}/containers/${id}`
-      const events = await openEvents(new URL(`api/namespaces/${ns}/events`, server.url))
+      const events = await openEvents(new URL(`api/namespaces/${ns}/events`, server.url), bearer(server))
       await events.until((e) => e.event === 'ready')
 
       const spec = {
@@ -237,8 +283,10 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
         image: sb.images.busybox,
         args: ['sh', '-c', 'echo "hello from $NAME"; sleep 300'],
         env: { NAME: id },
-        hostNetwork: true,
-        mounts: [{ type: 'tmpfs', source: 'tmpfs', destination: '/scratch' }],
+        mounts: [
+          { type: 'tmpfs', source: 'tmpfs', destination: '/scratch' },
+          { source: path.join(mountDir, 'data'), destination: '/data', options: ['ro'] }, // allowed (--allow-mount)
+        ],
       }
       const created = await api('POST', `/namespaces/${ns}/containers`, spec)
       assert.equal(created.status, 201, JSON.stringify(created.body))
@@ -263,13 +311,24 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
       listed = await waitForTask(api, ns, id, 'running')
       assert.equal(listed.task.pid, started.body.pid)
 
-      const logs = await openEvents(new URL(`api${c}/logs`, server.url))
+      const logs = await openEvents(new URL(`api${c}/logs`, server.url), bearer(server))
       await logs.until((e) => e.event === 'log' && e.data.includes(`hello from ${id}\n`), 30000, 'the log line')
       assert.match(logs.events[0].id, /^\d+$/) // the file offset, for EventSource's Last-Event-ID
 
       const exec = await api('POST', `${c}/task/exec`, { args: ['sh', '-c', 'echo "$NAME $X"; ls -d /scratch; echo oops >&2; exit 3'], env: { X: 'y' } })
       assert.equal(exec.status, 200, JSON.stringify(exec.body))
       assert.deepEqual(exec.body, { exitCode: 3, stdout: `${id} y\n/scratch\n`, stderr: 'oops\n', truncated: false })
+      // The allowed bind mount is there, read-only as asked, and both mounts are nosuid,nodev.
+      const mounts = await api('POST', `${c}/task/exec`, { args: ['sh', '-c', 'cat /data/hello.txt; grep -E " /(data|scratch) " /proc/mounts'] })
+      assert.equal(mounts.status, 200, JSON.stringify(mounts.body))
+      const [hello, ...lines] = mounts.body.stdout.trim().split('\n')
+      assert.equal(hello, 'hello from the host')
+      assert.equal(lines.length, 2, mounts.body.stdout)
+      for (const line of lines) {
+        const flags = line.split(' ')[3].split(',')
+        assert.ok(flags.includes('nosuid') && flags.includes('nodev'), line)
+        if (line.includes(' /data ')) assert.ok(flags.includes('ro'), line)
+      }
       assertError(await api('POST', `${c}/task/exec`, { args: [] }), 400, 'INVALID_ARGUMENT')
       assertError(await api('POST', `${c}/task/exec`, {}), 400, 'INVALID_ARGUMENT')
 
@@ -308,7 +367,7 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
       assertError(await api('POST', `${missing}/task/start`), 404, 'NOT_FOUND')
       assertError(await api('POST', `${missing}/task/kill`), 404, 'NOT_FOUND')
       assertError(await api('POST', `${missing}/task/exec`, { args: ['true'] }), 404, 'NOT_FOUND')
-      assertError(await openEvents(new URL(`api${missing}/logs`, server.url)), 404, 'NOT_FOUND')
+      assertError(await openEvents(new URL(`api${missing}/logs`, server.url), bearer(server)), 404, 'NOT_FOUND')
 
       await events.until((e) => e.event === 'event' && e.data.topic === '/containers/delete' && e.data.event.id === id)
       const topics = events.events.filter((e) => e.event === 'event' && (e.data.event?.id === id || e.data.event?.containerId === id)).map((e) => e.data.topic)
@@ -319,13 +378,137 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
       events.close()
     })
 
+    test('access: no token or a wrong one is a 401 on every route and stream; a foreign Host is a 403', async () => {
+      const routes = [
+        ['GET', '/info'], ['GET', '/namespaces'], ['POST', '/namespaces', { name: uniqueName('web-nope') }],
+        ['DELETE', `/namespaces/${ns}`], ['GET', `/namespaces/${ns}/images`], ['POST', `/namespaces/${ns}/images`, { ref: sb.images.busybox }],
+        ['DELETE', `/namespaces/${ns}/images/x`], ['POST', `/namespaces/${ns}/pulls`, { ref: sb.images.busybox }],
+        ['GET', '/pulls/x/events'], ['DELETE', '/pulls/x'], ['GET', `/namespaces/${ns}/containers`],
+        ['POST', `/namespaces/${ns}/containers`, { id: 'x', image: sb.images.busybox }], ['DELETE', `/namespaces/${ns}/containers/x`],
+        ['GET', `/namespaces/${ns}/containers/x/logs`], ['POST', `/namespaces/${ns}/containers/x/task/start`],
+        ['POST', `/namespaces/${ns}/containers/x/task/kill`], ['POST', `/namespaces/${ns}/containers/x/task/pause`],
+        ['POST', `/namespaces/${ns}/containers/x/task/resume`], ['POST', `/namespaces/${ns}/containers/x/task/exec`, { args: ['id'] }],
+        ['DELETE', `/namespaces/${ns}/containers/x/task`], ['GET', `/namespaces/${ns}/events`], ['GET', '/nope'],
+      ]
+      const wrongs = [
+        {}, // no credential at all
+        { authorization: 'Bearer wrong' },
+        { authorization: `Bearer ${server.token}x` },
+        { authorization: `Basic ${Buffer.from(`user:${server.token}`).toString('base64')}` },
+        { cookie: `containerd_napi_token_${new URL(server.url).port}=wrong` },
+      ]
+      for (const [method, route, body] of routes) {
+        for (const headers of wrongs) {
+          const res = await api(method, route, body, { authorization: '', ...headers, accept: 'text/event-stream' })
+          assertError(res, 401, 'UNAUTHORIZED')
+        }
+      }
+      // Nothing happened meanwhile.
+      const names = (await api('GET', '/namespaces')).body.map((n) => n.name)
+      assert.ok(!names.some((n) => n.startsWith('web-nope')), names.join(' '))
+
+      // The login address sets an HttpOnly SameSite=Strict cookie and drops the token from the URL;
+      // the cookie then works like the header (EventSource sends it).
+      const login = await fetch(server.loginUrl, { redirect: 'manual' })
+      assert.equal(login.status, 303)
+      assert.equal(login.headers.get('location'), '/')
+      const cookie = login.headers.get('set-cookie')
+      assert.match(cookie, /; HttpOnly/)
+      assert.match(cookie, /; SameSite=Strict/)
+      const withCookie = { authorization: '', cookie: cookie.split(';')[0] }
+      assert.equal((await api('GET', '/info', undefined, withCookie)).status, 200)
+      const stream = await openEvents(new URL(`api/namespaces/${ns}/events`, server.url), withCookie)
+      await stream.until((e) => e.event === 'ready')
+      stream.close()
+      assert.equal((await fetch(`${server.url}?token=wrong`, { redirect: 'manual' })).status, 401)
+
+      // Host: the address the server listens on (and localhost), nothing else (DNS rebinding).
+      const port = new URL(server.url).port
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) {
+        assert.equal((await raw(server, '/api/info', { host, ...bearer(server) })).status, 200, host)
+      }
+      for (const host of ['evil.example', `evil.example:${port}`, `127.0.0.1:${Number(port) + 1}`, '127.0.0.1', '']) {
+        const res = await raw(server, '/api/info', { host, ...bearer(server) })
+        assert.equal(res.status, 403, host)
+        assert.equal(res.body.error.code, 'FORBIDDEN')
+        assert.equal((await raw(server, '/', { host })).status, 403, host)
+      }
+      // The UI's own files need no token (they hold no data).
+      assert.equal((await fetch(new URL('app.js', server.url))).status, 200)
+    })
+
+    test('request bodies: over 1 MiB is a 413 and the connection closes; no Content-Length is a 411', async () => {
+      const big = await raw(server, '/api/namespaces', { ...bearer(server), 'content-type': 'application/json', 'content-length': String(64 << 20) }, 'x'.repeat(1000))
+      assert.equal(big.status, 413)
+      assert.equal(big.body.error.code, 'PAYLOAD_TOO_LARGE')
+      assert.ok(big.closed, 'the connection is closed')
+      const chunked = await raw(server, '/api/namespaces', { ...bearer(server), 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, '{}')
+      assert.equal(chunked.status, 411)
+    })
+
+    test('event streams are bounded: past 64 open ones, a 429 until one closes', async () => {
+      const streams = []
+      try {
+        for (let i = 0; i < 64; i++) streams.push(await openEvents(new URL(`api/namespaces/${ns}/events`, server.url), bearer(server)))
+        await Promise.all(streams.map((s) => s.until((e) => e.event === 'ready')))
+        assertError(await openEvents(new URL(`api/namespaces/${ns}/events`, server.url), bearer(server)), 429, 'RESOURCE_EXHAUSTED')
+        streams.pop().close()
+        for (let i = 0; ; i++) { // the server sees the close a moment later
+          const again = await openEvents(new URL(`api/namespaces/${ns}/events`, server.url), bearer(server))
+          if (again.status === 200) { streams.push(again); break }
+          assert.ok(i < 100, 'a closed stream is never given back')
+          await sleep(20)
+        }
+      } finally {
+        for (const s of streams) s.close()
+      }
+    })
+
+    test('containers get nothing of the host unless the server allows it (403)', async () => {
+      const create = (extra) => api('POST', `/namespaces/${ns}/containers`, { id: uniqueName('policy'), image: sb.images.busybox, ...extra })
+      for (const mounts of [
+        [{ source: '/', destination: '/host' }],
+        [{ source: '/etc', destination: '/host', options: ['ro'] }],
+        [{ source: path.join(mountDir, '..'), destination: '/host' }],
+        [{ source: `${mountDir}/data/../..`, destination: '/host' }],
+        [{ source: path.join(mountDir, 'etc-link'), destination: '/host' }], // a symlink pointing out
+        [{ source: path.join(mountDir, 'data'), destination: '/data', options: ['suid'] }],
+        [{ type: 'overlay', source: 'overlay', destination: '/host', options: ['lowerdir=/'] }],
+        [{ type: 'proc', source: 'proc', destination: '/hostproc' }],
+      ]) {
+        assertError(await create({ mounts }), 403, 'PERMISSION_DENIED')
+      }
+      for (const extra of [{ privileged: true }, { hostNetwork: true }, { network: 'host' }, { capabilities: { add: ['SYS_ADMIN'] } }]) {
+        assertError(await create(extra), 403, 'PERMISSION_DENIED')
+      }
+      assertError(await create({ network: 'bridge0' }), 400, 'INVALID_ARGUMENT')
+      assertError(await create({ mounts: [{ source: path.join(mountDir, 'missing'), destination: '/m' }] }), 400, 'INVALID_ARGUMENT')
+      // Allowed without --allow-host: a mount under the allowed directory, dropping capabilities.
+      const allowed = await create({ mounts: [{ source: path.join(mountDir, 'data'), destination: '/data' }], capabilities: { drop: ['NET_RAW'] } })
+      assert.equal(allowed.status, 201, JSON.stringify(allowed.body))
+      const listed = (await api('GET', `/namespaces/${ns}/containers`)).body.map((c) => c.id)
+      assert.ok(!listed.some((id) => id.startsWith('policy-') && id !== allowed.body.id), 'a refused container was created')
+
+      // A server started with --allow-host allows them (its own bind mount rules unchanged).
+      const open = await createServer({ address: sb.address, logDir, allowHost: true })
+      try {
+        const openApi = apiClient(open)
+        const id = uniqueName('hostnet')
+        const created = await openApi('POST', `/namespaces/${ns}/containers`, { id, image: sb.images.busybox, network: 'host', capabilities: { add: ['NET_ADMIN'] } })
+        assert.equal(created.status, 201, JSON.stringify(created.body))
+        assertError(await openApi('POST', `/namespaces/${ns}/containers`, { id: uniqueName('x'), image: sb.images.busybox, mounts: [{ source: '/', destination: '/host' }] }), 403, 'PERMISSION_DENIED')
+      } finally {
+        await open.close()
+      }
+    })
+
     test('503 with a JSON body when containerd is unreachable', async () => {
       const down = await createServer({ address: `tcp://127.0.0.1:${await closedPort()}`, logDir })
       try {
-        const downApi = apiClient(down.url)
+        const downApi = apiClient(down)
         assertError(await downApi('GET', '/namespaces'), 503, 'UNAVAILABLE')
         assertError(await downApi('GET', '/namespaces/default/containers'), 503, 'UNAVAILABLE')
-        assertError(await openEvents(new URL('api/namespaces/default/events', down.url)), 503, 'UNAVAILABLE')
+        assertError(await openEvents(new URL('api/namespaces/default/events', down.url), bearer(down)), 503, 'UNAVAILABLE')
       } finally {
         await down.close()
       }
@@ -337,7 +520,7 @@ test('browser: pull with a progress bar to 100%, create and start a container, s
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing (apt-get install chromium)`)
   const { chromium } = require('playwright-core')
   const server = await SERVERS.koa.createServer({ address: sb.address, registry: sb.registry, images: sb.images, logDir })
-  const api = apiClient(server.url)
+  const api = apiClient(server)
   const ns = uniqueName('web-ui')
   const id = uniqueName('hello')
   const browser = await chromium.launch({
@@ -351,7 +534,9 @@ test('browser: pull with a progress bar to 100%, create and start a container, s
     const pageErrors = []
     page.on('pageerror', (err) => pageErrors.push(err))
     page.on('dialog', (dialog) => dialog.accept()) // "Delete container …?"
-    await page.goto(server.url)
+    // The address the server prints: the token becomes a cookie, and the URL loses it.
+    await page.goto(server.loginUrl)
+    assert.equal(page.url(), server.url)
     await page.waitForSelector('#live.on') // the event feed is connected
 
     // A namespace of its own, through the switcher's form.
