@@ -6,7 +6,8 @@ use super::settle::to_json;
 use crate::core;
 use crate::core::containers::ContainerOptions;
 use crate::core::spec::{MountOptions, SpecOptions};
-use napi::bindgen_prelude::PromiseRaw;
+use super::networks::{network_request, NativePortMapping};
+use napi::bindgen_prelude::{Either, PromiseRaw};
 use napi::{Env, Result};
 use napi_derive::napi;
 use std::collections::HashMap;
@@ -30,6 +31,10 @@ pub struct NativeContainerOptions {
     pub hostname: Option<String>,
     pub tty: Option<bool>,
     pub host_network: Option<bool>,
+    pub network: Option<String>,
+    pub ports: Option<Vec<Either<String, NativePortMapping>>>,
+    pub dns: Option<Vec<String>>,
+    pub extra_hosts: Option<HashMap<String, String>>,
     pub mounts: Option<Vec<NativeMount>>,
     pub readonly_rootfs: Option<bool>,
     pub memory_limit_bytes: Option<f64>,
@@ -80,6 +85,7 @@ pub(super) fn container_options(o: NativeContainerOptions) -> ContainerOptions {
         hostname: o.hostname,
         tty: o.tty.unwrap_or(false),
         host_network: o.host_network.unwrap_or(false),
+        network: None,
         mounts: o
             .mounts
             .unwrap_or_default()
@@ -106,6 +112,7 @@ pub(super) fn container_options(o: NativeContainerOptions) -> ContainerOptions {
         labels: o.labels.unwrap_or_default(),
         snapshotter: o.snapshotter.unwrap_or_else(|| core::pull::DEFAULT_SNAPSHOTTER.to_string()),
         runtime: o.runtime.unwrap_or_else(|| core::containers::DEFAULT_RUNTIME.to_string()),
+        network: network_request(o.network, o.ports, o.dns, o.extra_hosts),
     }
 }
 

@@ -9,6 +9,7 @@ mod containers;
 mod error;
 mod events;
 mod images;
+mod networks;
 mod run;
 mod runtime;
 mod settle;

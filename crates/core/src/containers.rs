@@ -9,6 +9,7 @@ use super::identifiers;
 use super::images::{millis, Descriptor};
 use super::leases::lease_id;
 use super::manifest::chain_ids;
+use super::network::{Mode, NetworkRequest, NETWORK_LABEL};
 use super::spec::{build_spec, to_json, ImageDefaults, ResolvedUser, SpecOptions, SPEC_TYPE_URL};
 use super::users::{find_in_layer, needs_files, resolve_user, LayerFile};
 use containerd_client::services::v1::container::Runtime;
@@ -32,6 +33,8 @@ pub struct ContainerOptions {
     pub labels: HashMap<String, String>,
     pub snapshotter: String,
     pub runtime: String,
+    /// network / ports / dns / extraHosts.
+    pub network: NetworkRequest,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +90,20 @@ impl Client {
             Err(e) if e.code == Code::NotFound => {}
             Err(e) => return Err(e),
         }
+        let mut options = options;
+        let mode = options.network.check(options.spec.host_network)?;
+        let attach = match mode {
+            Mode::Host => {
+                options.spec.host_network = true;
+                None
+            }
+            Mode::None => None,
+            Mode::Bridge(attach) => {
+                options.spec.network = Some(self.network_files(id)?);
+                options.labels.insert(NETWORK_LABEL.to_string(), attach.network.clone());
+                Some(attach)
+            }
+        };
         let image = self.get_image(&options.image, cancel).await?;
         let resolved = Box::pin(self.resolve_image(&image.name, None, cancel)).await?;
         let defaults = ImageDefaults::from_config_json(&resolved.config_bytes)?;
@@ -98,16 +115,42 @@ impl Client {
             Box::pin(self.image_unpack(&image.name, &options.snapshotter, cancel)).await?;
         }
 
+        // Last of the checks (ports free, network known), first of the things made.
+        if let Some(attach) = &attach {
+            let hostname = options.spec.hostname.clone().or_else(|| Some(id.to_string()));
+            self.attach_network(id, hostname, attach).await?;
+        }
+        let created = Box::pin(self.create_record(id, &options, &image.name, &parent, spec)).await;
+        if attach.is_some() {
+            match &created {
+                Ok(_) => self.confirm_network(id).await?,
+                Err(_) => {
+                    let _ = self.detach_network(id).await;
+                }
+            }
+        }
+        created
+    }
+
+    /// The snapshot and the record, under a lease until the record owns the snapshot.
+    async fn create_record(
+        &self,
+        id: &str,
+        options: &ContainerOptions,
+        image: &str,
+        parent: &str,
+        spec: Vec<u8>,
+    ) -> Result<ContainerRecord> {
         // The lease keeps the fresh snapshot from the collector until the record references it.
         let lease = lease_id("create");
         self.create_lease(&lease, CREATE_LEASE).await?;
         let leased = self.with_lease(&lease);
         let created = async {
-            leased.prepare_snapshot(&options.snapshotter, id, &parent).await?;
+            leased.prepare_snapshot(&options.snapshotter, id, parent).await?;
             let container = Container {
                 id: id.to_string(),
                 labels: options.labels.clone(),
-                image: image.name.clone(),
+                image: image.to_string(),
                 runtime: Some(Runtime { name: options.runtime.clone(), options: None }),
                 spec: Some(prost_types::Any { type_url: SPEC_TYPE_URL.to_string(), value: spec }),
                 snapshotter: options.snapshotter.clone(),
@@ -184,9 +227,21 @@ impl Client {
             .ok_or_else(|| Error::new(Code::Internal, format!("{what}: no container in the answer")))
     }
 
-    /// Deletes the record and, with `remove_snapshot`, its snapshot.
+    /// Deletes the record, its network and, with `remove_snapshot`, its snapshot. Refused while the
+    /// container has a task (running or not yet deleted), as containerd's Go client does: deleting
+    /// under it would orphan the task.
     pub async fn delete_container(&self, id: &str, remove_snapshot: bool, cancel: &Cancel) -> Result<()> {
         let container = self.get_container(id, cancel).await?;
+        match self.task_state(id, "", cancel).await {
+            Ok(task) => {
+                return Err(Error::new(
+                    Code::FailedPrecondition,
+                    format!("delete container {id:?}: it has a task ({}); kill and delete the task first", task.status),
+                ))
+            }
+            Err(e) if e.code == Code::NotFound => {}
+            Err(e) => return Err(e),
+        }
         let what = format!("delete container {id:?}");
         self.unary(&what, cancel, |ch| async move {
             containers(ch).delete(self.request(DeleteContainerRequest { id: id.to_string() })).await
@@ -194,6 +249,9 @@ impl Client {
         .await?;
         if remove_snapshot && !container.snapshot_key.is_empty() {
             self.remove_snapshot(&container.snapshotter, &container.snapshot_key).await?;
+        }
+        if container.labels.contains_key(NETWORK_LABEL) {
+            self.detach_network(id).await?;
         }
         Ok(())
     }

@@ -20,6 +20,7 @@ pub mod leases;
 pub mod manifest;
 pub mod metrics;
 pub mod namespaces;
+pub mod network;
 pub mod platform;
 pub mod progress;
 pub mod pull;

@@ -200,6 +200,7 @@ mod size_tests {
             labels: Default::default(),
             snapshotter: String::new(),
             runtime: String::new(),
+            network: Default::default(),
         }
     }
 }

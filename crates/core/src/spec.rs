@@ -4,6 +4,7 @@
 
 use super::error::{Code, Error, Result};
 use super::identifiers;
+use super::network::NetworkFiles;
 use oci_spec::runtime::{
     Capabilities, Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder,
     LinuxMemoryBuilder, LinuxNamespace, LinuxNamespaceBuilder, LinuxNamespaceType, LinuxResourcesBuilder, Mount,
@@ -185,6 +186,8 @@ pub struct SpecOptions {
     pub tty: bool,
     /// No network namespace; the host's /etc/hosts and /etc/resolv.conf bind-mounted read-only.
     pub host_network: bool,
+    /// A network of ours: the pinned namespace and the hosts/resolv.conf files to bind-mount.
+    pub network: Option<NetworkFiles>,
     pub mounts: Vec<MountOptions>,
     pub readonly_rootfs: bool,
     pub memory_limit_bytes: Option<i64>,
@@ -269,7 +272,7 @@ pub fn build_spec(
     root.set_readonly(options.readonly_rootfs.then_some(true));
 
     let mut linux = LinuxBuilder::default()
-        .namespaces(namespaces(options.host_network)?)
+        .namespaces(namespaces(options)?)
         .cgroups_path(format!("/{namespace}/{id}"))
         .resources(resources(options)?)
         .build()
@@ -286,6 +289,8 @@ pub fn build_spec(
     let hostname = match &options.hostname {
         Some(name) => Some(name.clone()),
         None if options.host_network => host_hostname(),
+        // On a network the container's name in its own and its peers' /etc/hosts.
+        None if options.network.is_some() && id.len() <= MAX_HOSTNAME => Some(id.to_string()),
         None => None,
     };
 
@@ -481,13 +486,22 @@ fn capabilities(options: &SpecOptions) -> Result<Capabilities> {
     Ok(caps)
 }
 
-fn namespaces(host_network: bool) -> Result<Vec<LinuxNamespace>> {
+fn namespaces(options: &SpecOptions) -> Result<Vec<LinuxNamespace>> {
     let mut kinds = vec![LinuxNamespaceType::Pid, LinuxNamespaceType::Ipc, LinuxNamespaceType::Uts];
     kinds.push(LinuxNamespaceType::Mount);
-    if !host_network {
+    if !options.host_network {
         kinds.push(LinuxNamespaceType::Network);
     }
-    kinds.into_iter().map(|typ| LinuxNamespaceBuilder::default().typ(typ).build().map_err(internal)).collect()
+    kinds
+        .into_iter()
+        .map(|typ| {
+            let mut builder = LinuxNamespaceBuilder::default().typ(typ);
+            if let (LinuxNamespaceType::Network, Some(network)) = (typ, &options.network) {
+                builder = builder.path(network.netns.clone());
+            }
+            builder.build().map_err(internal)
+        })
+        .collect()
 }
 
 fn resources(options: &SpecOptions) -> Result<oci_spec::runtime::LinuxResources> {
@@ -523,6 +537,12 @@ fn mounts(options: &SpecOptions) -> Result<Vec<Mount>> {
     if options.host_network {
         for file in ["/etc/hosts", "/etc/resolv.conf"] {
             out.push(mount(file, "bind", file, vec!["rbind".into(), "ro".into()])?);
+        }
+    }
+    if let Some(network) = &options.network {
+        for (file, source) in [("/etc/hosts", &network.hosts), ("/etc/resolv.conf", &network.resolv_conf)] {
+            let source = source.to_string_lossy();
+            out.push(mount(file, "bind", &source, vec!["rbind".into(), "ro".into(), "nosuid".into(), "nodev".into()])?);
         }
     }
     for m in &options.mounts {
