@@ -164,6 +164,16 @@ export interface ContainerOptions {
   tty?: boolean
   /** Share the host network namespace, with the host's /etc/hosts and /etc/resolv.conf. */
   hostNetwork?: boolean
+  /** 'none' (default: loopback only), 'host' (= hostNetwork: true), or a network name ('bridge' is
+   *  the default network, made on first use). A name needs root and the daemon on this host. */
+  network?: 'none' | 'host' | 'bridge' | (string & {})
+  /** '8080:80', '127.0.0.1:8080:80/tcp', '5353:53/udp' or PortMapping; only with a network name.
+   *  A host port already published or bound: AlreadyExistsError, nothing made. */
+  ports?: Array<string | PortMapping>
+  /** Nameservers for /etc/resolv.conf (default: the host's minus loopback ones); network name only. */
+  dns?: string[]
+  /** name -> IPv4 address, added to /etc/hosts; network name only. */
+  extraHosts?: Record<string, string>
   mounts?: Mount[]
   readonlyRootfs?: boolean
   memoryLimitBytes?: number
@@ -179,6 +189,43 @@ export interface ContainerOptions {
   /** Default 'io.containerd.runc.v2'. */
   runtime?: string
   signal?: AbortSignal
+}
+
+export interface NetworkOptions {
+  /** IPv4 CIDR, e.g. '10.90.0.0/24'; default: a free /24 of 10.90.0.0/16 that no host route uses. */
+  subnet?: string
+  /** Default: the subnet's first address. */
+  gateway?: string
+  /** Masquerade outgoing traffic (default true). */
+  ipMasq?: boolean
+  labels?: Record<string, string>
+  signal?: AbortSignal
+}
+
+export interface NetworkInfo {
+  name: string
+  subnet: string
+  gateway: string
+  /** The host's bridge device (cnapi + 10 hex digits). */
+  bridge: string
+  ipMasq: boolean
+  labels: Record<string, string>
+}
+
+export interface PortMapping {
+  hostPort: number
+  containerPort: number
+  /** Default 'tcp'. */
+  protocol?: 'tcp' | 'udp'
+  /** Default '0.0.0.0'; '127.0.0.1' publishes on loopback only. */
+  hostIp?: string
+}
+
+export interface ContainerNetwork {
+  name: string
+  ip: string
+  gateway: string
+  ports: Array<Required<PortMapping>>
 }
 
 export interface TaskOptions {
@@ -216,7 +263,10 @@ export declare class Container {
   newTask(options?: TaskOptions): Promise<Task>
   /** The existing task, re-attached without stdio (NotFoundError if none). */
   task(options?: CallOptions): Promise<Task>
-  /** Default removes the snapshot too. */
+  /** Its network's name, IP, gateway and published ports; null for none/host. */
+  network(options?: CallOptions): Promise<ContainerNetwork | null>
+  /** Default removes the snapshot and the network attachment too. While the container has a task
+   *  (running, or stopped but not deleted): FailedPreconditionError, nothing changed. */
   delete(options?: { snapshot?: boolean; signal?: AbortSignal }): Promise<void>
   /** Kills and deletes its task if any, then delete(). */
   [Symbol.asyncDispose](): Promise<void>
@@ -356,6 +406,16 @@ export declare class Client {
   listImages(filters?: string[], options?: CallOptions): Promise<Image[]>
   /** `sync` waits until the garbage collector has removed what only this image held. */
   deleteImage(name: string, options?: { sync?: boolean; signal?: AbortSignal }): Promise<void>
+  /** AlreadyExistsError for a taken name; InvalidArgumentError for a subnet overlapping another. */
+  createNetwork(name: string, options?: NetworkOptions): Promise<NetworkInfo>
+  /** Includes 'bridge', the default network. */
+  listNetworks(options?: CallOptions): Promise<NetworkInfo[]>
+  /** NotFoundError for an unknown name. */
+  getNetwork(name: string, options?: CallOptions): Promise<NetworkInfo>
+  /** Removes the network and its bridge; FailedPreconditionError while a container is attached. */
+  deleteNetwork(name: string, options?: CallOptions): Promise<void>
+  /** Removes what crashed processes left: namespaces, IP leases, iptables rules of no container. */
+  cleanupNetworks(options?: CallOptions): Promise<{ removed: number }>
 
   /** Unpacks the image first if needed; bad options fail before anything is made. */
   createContainer(id: string, options: ContainerOptions): Promise<Container>

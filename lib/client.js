@@ -193,6 +193,48 @@ class Client {
     const sync = check.optionalBoolean(o.sync, 'options.sync')
     await call('delete image', o.signal, (h) => this.#native.deleteImage(name, sync, h))
   }
+
+  // ---------- networks (bridge networking through the CNI plugins; daemon on this host) ----------
+
+  /** @param {string} name @param {import('../index').NetworkOptions} [options] */
+  async createNetwork(name, options) {
+    check.string(name, 'name')
+    const o = check.optionalObject(options, 'options')
+    const native = {
+      subnet: check.optionalString(o.subnet, 'options.subnet'),
+      gateway: check.optionalString(o.gateway, 'options.gateway'),
+      ipMasq: check.optionalBoolean(o.ipMasq, 'options.ipMasq'),
+      labels: check.stringRecord(o.labels, 'options.labels'),
+    }
+    return networkInfo(await call('create network', o.signal, () => this.#native.createNetwork(name, native)))
+  }
+
+  async listNetworks(options) {
+    const { signal } = check.optionalObject(options, 'options')
+    return JSON.parse(await call('list networks', signal, () => this.#native.listNetworks())).map(networkInfo)
+  }
+
+  async getNetwork(name, options) {
+    check.string(name, 'name')
+    const { signal } = check.optionalObject(options, 'options')
+    return networkInfo(await call('get network', signal, () => this.#native.getNetwork(name)))
+  }
+
+  async deleteNetwork(name, options) {
+    check.string(name, 'name')
+    const { signal } = check.optionalObject(options, 'options')
+    await call('delete network', signal, (h) => this.#native.deleteNetwork(name, h))
+  }
+
+  /** Removes what crashed processes left: namespaces, IP leases, iptables rules of no container. */
+  async cleanupNetworks(options) {
+    const { signal } = check.optionalObject(options, 'options')
+    return { removed: await call('cleanup networks', signal, (h) => this.#native.cleanupNetworks(h)) }
+  }
+}
+
+function networkInfo(n) {
+  return { name: n.name, subnet: n.subnet, gateway: n.gateway, bridge: n.bridge, ipMasq: n.ipMasq, labels: n.labels }
 }
 
 /** PullOptions → the native shape (onProgress and signal are handled by the caller). */

@@ -41,6 +41,12 @@ class Container {
     return new Container(this.#native, info)
   }
 
+  /** The container's network (name, IP, gateway, published ports), or null for none/host. */
+  async network(options) {
+    const { signal } = check.optionalObject(options, 'options')
+    return (await call('container network', signal, (h) => this.#native.containerNetwork(this.id, h))) ?? null
+  }
+
   async newTask(options) {
     const o = check.optionalObject(options, 'options')
     const stdio = o.stdio ?? 'pipe'
@@ -99,6 +105,10 @@ function containerOptions(options) {
     hostname: check.optionalString(o.hostname, 'options.hostname'),
     tty: check.optionalBoolean(o.tty, 'options.tty'),
     hostNetwork: check.optionalBoolean(o.hostNetwork, 'options.hostNetwork'),
+    network: check.optionalString(o.network, 'options.network'),
+    ports: portList(o.ports),
+    dns: check.optionalStrings(o.dns, 'options.dns'),
+    extraHosts: o.extraHosts === undefined ? undefined : check.stringRecord(o.extraHosts, 'options.extraHosts'),
     mounts: mounts?.map((m, i) => {
       check.optionalObject(m, `options.mounts[${i}]`)
       return {
@@ -119,6 +129,22 @@ function containerOptions(options) {
     snapshotter: check.optionalString(o.snapshotter, 'options.snapshotter'),
     runtime: check.optionalString(o.runtime, 'options.runtime'),
   }
+}
+
+/** Ports as strings or { hostPort, containerPort, protocol?, hostIp? } (values are checked in Rust). */
+function portList(ports) {
+  if (ports === undefined) return undefined
+  if (!Array.isArray(ports)) throw new InvalidArgumentError('options.ports must be an array')
+  return ports.map((p, i) => {
+    if (typeof p === 'string') return p
+    const o = check.optionalObject(p, `options.ports[${i}]`)
+    return {
+      hostPort: check.optionalNumber(o.hostPort, `options.ports[${i}].hostPort`) ?? 0,
+      containerPort: check.optionalNumber(o.containerPort, `options.ports[${i}].containerPort`) ?? 0,
+      protocol: check.optionalString(o.protocol, `options.ports[${i}].protocol`),
+      hostIp: check.optionalString(o.hostIp, `options.ports[${i}].hostIp`),
+    }
+  })
 }
 
 module.exports = { Container, containerOptions }

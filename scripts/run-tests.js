@@ -26,7 +26,8 @@ async function main() {
     // --expose-gc: the streaming test measures memory after collecting garbage.
     child = spawn(process.execPath, ['--expose-gc', '--test', '--test-timeout=120000', ...files], {
       stdio: 'inherit',
-      env: { ...process.env, CONTAINERD_NAPI_SANDBOX: sb.infoPath },
+      // The tests' networks live in the sandbox (destroy() removes them), not in the host's root.
+      env: { ...process.env, CONTAINERD_NAPI_SANDBOX: sb.infoPath, CONTAINERD_NAPI_NETWORK_ROOT: path.join(sb.dir, 'network') },
     })
     code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))))
   } finally {

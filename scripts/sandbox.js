@@ -43,10 +43,11 @@ const TOKEN = { service: 'containerd-napi-registry', issuer: 'containerd-napi-to
 const TOOLS = {
   containerd: 'containerd', ctr: 'containerd', runc: 'runc', 'docker-registry': 'docker-registry',
   skopeo: 'skopeo', busybox: 'busybox-static', protoc: 'protobuf-compiler', htpasswd: 'apache2-utils',
-  openssl: 'openssl', tar: 'tar',
+  openssl: 'openssl', tar: 'tar', iptables: 'iptables', ip: 'iproute2', '/usr/lib/cni/bridge': 'containernetworking-plugins',
 }
 
 function onPath(program) {
+  if (path.isAbsolute(program)) return fs.existsSync(program)
   const dirs = (process.env.PATH || '').split(':').concat(['/usr/sbin', '/sbin', '/bin'])
   return dirs.some((d) => d && fs.existsSync(path.join(d, program)))
 }
@@ -350,7 +351,8 @@ async function destroy(dir) {
   for (const d of daemonDirs(dir)) {
     const socket = path.join(d, 'containerd.sock')
     const hasTasks = fs.existsSync(path.join(d, 'state/io.containerd.runtime.v2.task'))
-    if (!hasTasks) continue
+    const hasNetworks = d.endsWith('/main') && fs.existsSync(path.join(dir, 'network'))
+    if (!hasTasks && !hasNetworks) continue
     if (!(await canConnect(socket))) {
       // The daemon died with tasks left: bring it back on the same state so it can clean up.
       const config = containerdConfig(d, {})
@@ -361,10 +363,31 @@ async function destroy(dir) {
       } catch {}
     }
     reap(socket)
+    if (hasNetworks) teardownNetworks(socket, path.join(dir, 'network'))
   }
   await terminate(processesUsing(dir))
   unmountUnder(dir)
   fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 })
+}
+
+/**
+ * Removes the sandbox's networks through the library (scripts/network-teardown.js); where that
+ * cannot run (no addon built yet), at least their bridges, which live outside the directory.
+ */
+function teardownNetworks(socket, root) {
+  const env = { ...process.env, CONTAINERD_NAPI_NETWORK_ROOT: root }
+  try {
+    execFileSync(process.execPath, [path.join(__dirname, 'network-teardown.js'), socket], { env, stdio: 'pipe', timeout: 60000 })
+    return
+  } catch {}
+  let defs = []
+  try { defs = fs.readdirSync(path.join(root, 'networks')).filter((f) => f.endsWith('.json')) } catch {}
+  for (const f of defs) {
+    try {
+      const { bridge } = JSON.parse(fs.readFileSync(path.join(root, 'networks', f), 'utf8'))
+      if (/^cnapi[0-9a-f]{10}$/.test(bridge)) execFileSync('ip', ['link', 'delete', bridge], { stdio: 'ignore' })
+    } catch {}
+  }
 }
 
 /** The pid that made a sandbox directory (its `owner` file), or null. */

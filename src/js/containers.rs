@@ -2,11 +2,11 @@
 
 use super::cancel::{from_handle, CancelHandle};
 use super::client::{spawn, NativeClient};
+use super::networks::{network_request, NativePortMapping};
 use super::settle::to_json;
 use crate::core;
 use crate::core::containers::ContainerOptions;
 use crate::core::spec::{MountOptions, SpecOptions};
-use super::networks::{network_request, NativePortMapping};
 use napi::bindgen_prelude::{Either, PromiseRaw};
 use napi::{Env, Result};
 use napi_derive::napi;

@@ -40,7 +40,14 @@ pub struct NetworkInfo {
 
 impl From<core::network::NetworkInfo> for NetworkInfo {
     fn from(n: core::network::NetworkInfo) -> NetworkInfo {
-        NetworkInfo { name: n.name, subnet: n.subnet, gateway: n.gateway, bridge: n.bridge, ip_masq: n.ip_masq, labels: n.labels }
+        NetworkInfo {
+            name: n.name,
+            subnet: n.subnet,
+            gateway: n.gateway,
+            bridge: n.bridge,
+            ip_masq: n.ip_masq,
+            labels: n.labels,
+        }
     }
 }
 
@@ -115,8 +122,12 @@ impl NativeClient {
     ) -> Result<PromiseRaw<'env, NetworkInfo>> {
         let client = self.inner.clone();
         let o = options.unwrap_or(NativeNetworkOptions { subnet: None, gateway: None, ip_masq: None, labels: None });
-        let options =
-            NetworkOptions { subnet: o.subnet, gateway: o.gateway, ip_masq: o.ip_masq, labels: o.labels.unwrap_or_default() };
+        let options = NetworkOptions {
+            subnet: o.subnet,
+            gateway: o.gateway,
+            ip_masq: o.ip_masq,
+            labels: o.labels.unwrap_or_default(),
+        };
         spawn(env, async move { Ok(client.create_network(&name, options).await?.into()) })
     }
 
@@ -147,7 +158,11 @@ impl NativeClient {
     }
 
     #[napi]
-    pub fn cleanup_networks<'env>(&self, env: &'env Env, cancel: Option<&CancelHandle>) -> Result<PromiseRaw<'env, u32>> {
+    pub fn cleanup_networks<'env>(
+        &self,
+        env: &'env Env,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, u32>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
         spawn(env, async move { client.cleanup_networks(&cancel).await })
     }

@@ -53,7 +53,8 @@ pub fn write_in_place(path: &Path, content: &str) -> Result<()> {
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)
         .map_err(|e| Error::new(Code::Internal, format!("writing {}: {e}", path.display())))?;
-    file.write_all(content.as_bytes()).map_err(|e| Error::new(Code::Internal, format!("writing {}: {e}", path.display())))
+    file.write_all(content.as_bytes())
+        .map_err(|e| Error::new(Code::Internal, format!("writing {}: {e}", path.display())))
 }
 
 /// A name for /etc/hosts: letters, digits, '.', '-' and '_' (no whitespace or '#').
@@ -64,7 +65,9 @@ pub fn check_host_name(name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid_argument(format!("invalid extraHosts name {name:?}: letters, digits, '.', '-' and '_' only")))
+        Err(Error::invalid_argument(format!(
+            "invalid extraHosts name {name:?}: letters, digits, '.', '-' and '_' only"
+        )))
     }
 }
 

@@ -125,12 +125,16 @@ pub fn delete_bridge(bridge: &str) -> Result<()> {
     if !std::path::Path::new("/sys/class/net").join(bridge).exists() {
         return Ok(());
     }
-    let out = run("ip", &["link", "delete", bridge, "type", "bridge"])
-        .map_err(|e| Error::new(Code::FailedPrecondition, format!("running ip: {e} (on Debian: apt-get install iproute2)")))?;
+    let out = run("ip", &["link", "delete", bridge, "type", "bridge"]).map_err(|e| {
+        Error::new(Code::FailedPrecondition, format!("running ip: {e} (on Debian: apt-get install iproute2)"))
+    })?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(Error::new(Code::Internal, format!("deleting bridge {bridge}: {}", String::from_utf8_lossy(&out.stderr).trim())))
+        Err(Error::new(
+            Code::Internal,
+            format!("deleting bridge {bridge}: {}", String::from_utf8_lossy(&out.stderr).trim()),
+        ))
     }
 }
 

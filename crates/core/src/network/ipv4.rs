@@ -25,7 +25,10 @@ impl Subnet {
         };
         let subnet = Subnet { network, prefix };
         if subnet.base() != u32::from(network) {
-            return bad(&format!("host bits are set (did you mean {}?)", Subnet { network: subnet.base().into(), prefix }));
+            return bad(&format!(
+                "host bits are set (did you mean {}?)",
+                Subnet { network: subnet.base().into(), prefix }
+            ));
         }
         Ok(subnet)
     }
@@ -78,7 +81,7 @@ impl std::fmt::Display for Subnet {
 /// (/proc/net/route: hex addresses in host byte order).
 pub fn host_routes() -> Vec<(String, Subnet)> {
     let Ok(text) = std::fs::read_to_string("/proc/net/route") else { return Vec::new() };
-    text.lines().skip(1).filter_map(|line| parse_route(line)).collect()
+    text.lines().skip(1).filter_map(parse_route).collect()
 }
 
 fn parse_route(line: &str) -> Option<(String, Subnet)> {
@@ -99,9 +102,7 @@ pub fn free_subnet(taken: &[Subnet]) -> Result<Subnet> {
     (0..=255u32)
         .map(|i| Subnet { network: Ipv4Addr::from(u32::from(DEFAULT_POOL.network) + (i << 8)), prefix: 24 })
         .find(|s| !taken.iter().any(|t| t.overlaps(*s)))
-        .ok_or_else(|| {
-            Error::new(crate::error::Code::ResourceExhausted, format!("no free /24 left in {DEFAULT_POOL}"))
-        })
+        .ok_or_else(|| Error::new(crate::error::Code::ResourceExhausted, format!("no free /24 left in {DEFAULT_POOL}")))
 }
 
 #[cfg(test)]

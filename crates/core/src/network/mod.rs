@@ -76,7 +76,9 @@ impl NetworkRequest {
         if !bridge {
             let what = if host_network || name == Some("host") { "network 'host'" } else { "network 'none'" };
             if !self.ports.is_empty() {
-                return Err(Error::invalid_argument(format!("ports need a network name ({what} has no ports to publish)")));
+                return Err(Error::invalid_argument(format!(
+                    "ports need a network name ({what} has no ports to publish)"
+                )));
             }
             if self.dns.is_some() || !self.extra_hosts.is_empty() {
                 return Err(Error::invalid_argument(format!("dns and extraHosts need a network name, not {what}")));
@@ -100,16 +102,22 @@ impl NetworkRequest {
             .as_ref()
             .map(|list| {
                 list.iter()
-                    .map(|s| s.parse().map_err(|_| Error::invalid_argument(format!("invalid dns server {s:?}: an IPv4 address is needed"))))
+                    .map(|s| {
+                        s.parse().map_err(|_| {
+                            Error::invalid_argument(format!("invalid dns server {s:?}: an IPv4 address is needed"))
+                        })
+                    })
                     .collect::<Result<Vec<Ipv4Addr>>>()
             })
             .transpose()?;
         let mut extra_hosts = Vec::new();
         for (host, ip) in &self.extra_hosts {
             files::check_host_name(host)?;
-            let ip = ip
-                .parse()
-                .map_err(|_| Error::invalid_argument(format!("invalid extraHosts address {ip:?} for {host:?}: an IPv4 address is needed")))?;
+            let ip = ip.parse().map_err(|_| {
+                Error::invalid_argument(format!(
+                    "invalid extraHosts address {ip:?} for {host:?}: an IPv4 address is needed"
+                ))
+            })?;
             extra_hosts.push((host.clone(), ip));
         }
         extra_hosts.sort();
@@ -214,8 +222,11 @@ impl Client {
                 return Err(Error::new(Code::NotFound, format!("network {name:?} not found")));
             };
             let (attached, _) = store.attachments()?;
-            let users: Vec<String> =
-                attached.iter().filter(|a| a.network == name).map(|a| format!("{}/{}", a.namespace, a.container)).collect();
+            let users: Vec<String> = attached
+                .iter()
+                .filter(|a| a.network == name)
+                .map(|a| format!("{}/{}", a.namespace, a.container))
+                .collect();
             if !users.is_empty() {
                 return Err(Error::new(
                     Code::FailedPrecondition,
@@ -226,7 +237,8 @@ impl Client {
             firewall::delete_bridge(&def.bridge)?;
             let leases = store.ipam_dir().join(&def.bridge);
             if leases.exists() {
-                std::fs::remove_dir_all(&leases).map_err(|e| Error::new(Code::Internal, format!("removing {}: {e}", leases.display())))?;
+                std::fs::remove_dir_all(&leases)
+                    .map_err(|e| Error::new(Code::Internal, format!("removing {}: {e}", leases.display())))?;
             }
             store.remove_network(&name)
         })
@@ -242,7 +254,12 @@ impl Client {
 
     /// Sets up container `id`'s network: namespace, CNI ADD, hosts files. On any failure what
     /// was made is removed again. `confirm_network` marks it as owned by the container record.
-    pub(crate) async fn attach_network(&self, id: &str, hostname: Option<String>, request: &Attach) -> Result<NetworkFiles> {
+    pub(crate) async fn attach_network(
+        &self,
+        id: &str,
+        hostname: Option<String>,
+        request: &Attach,
+    ) -> Result<NetworkFiles> {
         let files = self.network_files(id)?;
         let key = Store::key(&self.local_socket()?, self.namespace(), id);
         let (address, namespace, id, request) =
@@ -258,7 +275,9 @@ impl Client {
                 let _ = detach(&store, stale);
             }
             for m in &request.ports {
-                if let Some(other) = attached.iter().find(|a| a.key != key && a.ports.iter().any(|p| ports::collide(p, m))) {
+                if let Some(other) =
+                    attached.iter().find(|a| a.key != key && a.ports.iter().any(|p| ports::collide(p, m)))
+                {
                     return Err(Error::new(
                         Code::AlreadyExists,
                         format!(
@@ -328,7 +347,11 @@ impl Client {
     }
 
     /// Container `id`'s network, or None (no network name, or not on this host).
-    pub async fn container_network(&self, id: &str, labels: &HashMap<String, String>) -> Result<Option<ContainerNetwork>> {
+    pub async fn container_network(
+        &self,
+        id: &str,
+        labels: &HashMap<String, String>,
+    ) -> Result<Option<ContainerNetwork>> {
         if !labels.contains_key(NETWORK_LABEL) {
             return Ok(None);
         }
@@ -500,7 +523,8 @@ fn setup(store: &Store, record: &mut Attachment, files: &NetworkFiles, dns: Opti
     fault_point("after-loopback");
     firewall::isolate(&store.isolation_chain(), &record.def.bridge)?;
     let eth = cni::Invocation { command: "ADD", container_id: &record.key, netns: &files.netns, ifname: "eth0" };
-    let result = cni::add_chain(&dirs, &eth, &record.def.bridge, &plugins(store, &record.def), &runtime_config(&record.ports))?;
+    let result =
+        cni::add_chain(&dirs, &eth, &record.def.bridge, &plugins(store, &record.def), &runtime_config(&record.ports))?;
     record.ip = result["ips"][0]["address"].as_str().and_then(|a| a.split('/').next()).and_then(|ip| ip.parse().ok());
     record.result = Some(result);
     store.save_attachment(record)?;
@@ -525,10 +549,17 @@ fn detach(store: &Store, record: &Attachment) -> Result<()> {
     let dirs = cni::plugin_dirs();
     let call = cni::Invocation { command: "DEL", container_id: &record.key, netns: &netns_path, ifname: "eth0" };
     let prev = record.result.clone().or_else(|| lease_result(store, &record));
-    let mut outcome =
-        cni::del_chain(&dirs, &call, &record.def.bridge, &plugins(store, &record.def), prev.as_ref(), &runtime_config(&record.ports));
+    let mut outcome = cni::del_chain(
+        &dirs,
+        &call,
+        &record.def.bridge,
+        &plugins(store, &record.def),
+        prev.as_ref(),
+        &runtime_config(&record.ports),
+    );
     let removed = netns::remove(&netns_path).and_then(|()| {
-        std::fs::remove_dir_all(&dir).map_err(|e| Error::new(Code::Internal, format!("removing {}: {e}", dir.display())))
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| Error::new(Code::Internal, format!("removing {}: {e}", dir.display())))
     });
     outcome = outcome.and(removed);
     let _ = refresh_hosts(store, &record.network);

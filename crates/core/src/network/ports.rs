@@ -122,7 +122,12 @@ pub fn check_host_free(m: &PortMapping) -> Result<()> {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(Error::new(
             Code::AlreadyExists,
-            format!("host port {}/{} on {} is already bound by a process on this host", m.host_port, m.protocol.as_str(), m.host_ip),
+            format!(
+                "host port {}/{} on {} is already bound by a process on this host",
+                m.host_port,
+                m.protocol.as_str(),
+                m.host_ip
+            ),
         )),
         Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {
             Err(Error::invalid_argument(format!("hostIp {} is not an address of this host", m.host_ip)))
@@ -142,11 +147,16 @@ mod tests {
     #[test]
     fn string_forms() {
         let m = text("8080:80").unwrap();
-        assert_eq!((m.host_port, m.container_port, m.protocol, m.host_ip), (8080, 80, Protocol::Tcp, Ipv4Addr::UNSPECIFIED));
+        assert_eq!(
+            (m.host_port, m.container_port, m.protocol, m.host_ip),
+            (8080, 80, Protocol::Tcp, Ipv4Addr::UNSPECIFIED)
+        );
         let m = text("127.0.0.1:8080:80/tcp").unwrap();
         assert_eq!(m.host_ip, Ipv4Addr::LOCALHOST);
         assert_eq!(text("5353:53/udp").unwrap().protocol, Protocol::Udp);
-        for bad in ["80", "0:80", "8080:0", "70000:80", "a:80", "8080:80/sctp", "::1:80:80", "1:2:3:4", "", ":80", "8080:80/"] {
+        for bad in
+            ["80", "0:80", "8080:0", "70000:80", "a:80", "8080:80/sctp", "::1:80:80", "1:2:3:4", "", ":80", "8080:80/"]
+        {
             assert_eq!(text(bad).unwrap_err().code, Code::InvalidArgument, "{bad}");
         }
     }
@@ -154,8 +164,13 @@ mod tests {
     #[test]
     fn field_form() {
         let f = |h: f64, c: f64, p: Option<&str>, ip: Option<&str>| {
-            PortSpec::Fields { host_port: h, container_port: c, protocol: p.map(Into::into), host_ip: ip.map(Into::into) }
-                .parse()
+            PortSpec::Fields {
+                host_port: h,
+                container_port: c,
+                protocol: p.map(Into::into),
+                host_ip: ip.map(Into::into),
+            }
+            .parse()
         };
         assert_eq!(f(8080.0, 80.0, None, Some("127.0.0.1")).unwrap().host_ip, Ipv4Addr::LOCALHOST);
         assert!(f(0.0, 80.0, None, None).is_err());

@@ -113,7 +113,9 @@ impl Store {
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT))
         });
         let store = Store { root: root.clone() };
-        for dir in [store.root.clone(), store.root.join("networks"), store.root.join("containers"), store.root.join("ipam")] {
+        for dir in
+            [store.root.clone(), store.root.join("networks"), store.root.join("containers"), store.root.join("ipam")]
+        {
             std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|e| io("creating", &dir, e))?;
         }
         let meta = std::fs::symlink_metadata(&store.root).map_err(|e| io("checking", &store.root, e))?;
@@ -180,7 +182,13 @@ impl Store {
 
     pub fn remove_network(&self, name: &str) -> Result<()> {
         let path = self.network_path(name);
-        std::fs::remove_file(&path).or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(io("removing", &path, e)) })
+        std::fs::remove_file(&path).or_else(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Ok(())
+            } else {
+                Err(io("removing", &path, e))
+            }
+        })
     }
 
     pub fn networks(&self) -> Result<Vec<NetworkDef>> {
