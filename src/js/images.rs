@@ -125,7 +125,6 @@ impl From<core::images::ImageRecord> for ImageInfo {
 
 pub(super) fn pull_options(
     options: Option<NativePullOptions>,
-    host: Option<&str>,
     on_progress: Option<ProgressCallback>,
 ) -> core::pull::PullOptions {
     let o = options.unwrap_or(NativePullOptions {
@@ -143,8 +142,8 @@ pub(super) fn pull_options(
         Some(RegistryAuth { username: Some(username), password, .. }) => {
             Some(Credentials::Basic { username, password: password.unwrap_or_default() })
         }
-        // Read on the JS thread, at pull time.
-        _ => host.and_then(core::credentials::from_docker_config),
+        // Else the docker config, looked up by the core when a registry asks (off this thread).
+        _ => None,
     };
     let defaults = core::pull::PullOptions::default();
     core::pull::PullOptions {
@@ -154,6 +153,7 @@ pub(super) fn pull_options(
             plain_http: o.plain_http.or(o.tls.as_ref().map(|_| false)),
             ca: o.tls.as_ref().and_then(|t| t.ca.as_ref().map(|b| b.to_vec())),
             insecure_skip_verify: o.tls.as_ref().and_then(|t| t.insecure_skip_verify).unwrap_or(false),
+            docker_config: credentials.is_none(),
             credentials,
         },
         max_concurrent_downloads: o.max_concurrent_downloads.map_or(defaults.max_concurrent_downloads, |n| n as usize),
@@ -179,8 +179,7 @@ impl NativeClient {
         on_progress: Option<ProgressCallback>,
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, ImageInfo>> {
-        let host = core::reference::Reference::parse(&reference).ok().map(|r| r.domain);
-        let options = pull_options(options, host.as_deref(), on_progress);
+        let options = pull_options(options, on_progress);
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
         spawn(env, async move { Ok(client.pull(&reference, options, &cancel).await?.into()) })
     }

@@ -41,8 +41,7 @@ impl NativeClient {
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, RunResultInfo>> {
         let container = container_options(options.container);
-        let host = core::reference::Reference::parse(&container.image).ok().map(|r| r.domain);
-        let pull = options.pull.unwrap_or(true).then(|| pull_options(options.pull_options, host.as_deref(), None));
+        let pull = options.pull.unwrap_or(true).then(|| pull_options(options.pull_options, None));
         let timeout = match options.timeout_ms {
             Some(ms) if !ms.is_finite() || ms < 0.0 => {
                 return Err(super::error::to_napi(core::Error::invalid_argument(

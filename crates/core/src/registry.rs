@@ -49,6 +49,9 @@ pub struct RegistryOptions {
     pub ca: Option<Vec<u8>>,
     pub insecure_skip_verify: bool,
     pub credentials: Option<Credentials>,
+    /// Without `credentials`: look in the docker config (and its credential helpers), only once a
+    /// registry answers 401, off the caller's thread, once per call.
+    pub docker_config: bool,
 }
 
 /// A manifest or index as fetched, with the digest of its exact bytes.
@@ -65,6 +68,9 @@ pub struct Registry {
     pub host: String,
     pub repository: String,
     credentials: Option<Credentials>,
+    docker_config: bool,
+    /// The docker config's answer, looked up on the first challenge.
+    looked_up: tokio::sync::OnceCell<Option<Credentials>>,
     /// The Authorization header that last worked (or none yet).
     authorization: Mutex<Option<HeaderValue>>,
 }
@@ -93,6 +99,8 @@ impl Registry {
             host: reference.domain.clone(),
             repository: reference.repository.clone(),
             credentials: options.credentials.clone(),
+            docker_config: options.docker_config,
+            looked_up: tokio::sync::OnceCell::new(),
             authorization: Mutex::new(None),
         })
     }
@@ -221,15 +229,30 @@ impl Registry {
         let status = response.status().as_u16();
         let body = response.text().await.unwrap_or_default();
         let mut err = Error::from_registry_status(what, &self.host, status, &body);
-        if status == 401 && self.credentials.is_none() {
+        if status == 401 && self.credentials().await.is_none() {
             err.message.push_str(" (no credentials were given or found in the docker config)");
         }
         err
     }
 
+    /// The given credentials, else the docker config's for this registry (looked up once; a
+    /// credential helper may take seconds, so never on the caller's thread).
+    async fn credentials(&self) -> Option<&Credentials> {
+        if self.credentials.is_some() || !self.docker_config {
+            return self.credentials.as_ref();
+        }
+        let host = self.host.clone();
+        self.looked_up
+            .get_or_init(|| async move {
+                tokio::task::spawn_blocking(move || super::credentials::from_docker_config(&host)).await.ok().flatten()
+            })
+            .await
+            .as_ref()
+    }
+
     /// The Authorization header value that answers `challenge`.
     async fn authorize(&self, what: &str, challenge: &Challenge) -> Result<HeaderValue> {
-        let header = match (challenge.scheme.as_str(), &self.credentials) {
+        let header = match (challenge.scheme.as_str(), self.credentials().await) {
             (_, Some(Credentials::Token(token))) => format!("Bearer {token}"),
             ("basic", Some(Credentials::Basic { username, password })) => {
                 let raw = format!("{username}:{password}");
@@ -241,7 +264,7 @@ impl Registry {
                     format!("{what}: registry {} requires credentials (basic auth); none were given or found in the docker config", self.host),
                 ))
             }
-            ("bearer", credentials) => format!("Bearer {}", self.fetch_token(what, challenge, credentials.as_ref()).await?),
+            ("bearer", credentials) => format!("Bearer {}", self.fetch_token(what, challenge, credentials).await?),
             (scheme, _) => {
                 return Err(Error::new(
                     Code::Unimplemented,
