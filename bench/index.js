@@ -4,10 +4,12 @@
 // through child_process.execFile), the Go client (`ctr images pull`, `ctr run --rm`) and a raw
 // tonic floor in Rust (bench/rust-floor). See BENCHMARKS.md.
 //
-//   npm run bench [-- --quick] [-- --only rpc,pull,run,concurrency,memory]
+//   npm run bench [-- --quick] [-- --only rpc,pull,run,concurrency,memory,network]
 //
 // Starts its own sandbox (scripts/sandbox.js, name "bench") and always stops it again, prints
-// markdown tables and writes everything to bench/results.json.
+// markdown tables and writes everything to bench/results.json. Container networks live in the
+// sandbox ($CONTAINERD_NAPI_NETWORK_ROOT = <sandbox>/network, for this process and its children),
+// so stopping the sandbox removes them too.
 
 const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
@@ -19,7 +21,7 @@ const { vendorDir, connectGrpc } = require('./lib/grpc.js')
 const { renderTables, evaluateTargets } = require('./lib/report.js')
 
 const REPO = path.resolve(__dirname, '..')
-const SECTIONS = ['rpc', 'pull', 'run', 'concurrency', 'memory']
+const SECTIONS = ['rpc', 'pull', 'run', 'concurrency', 'memory', 'network']
 const SANDBOX_NAME = 'bench'
 const FLOOR_MANIFEST = path.join(__dirname, 'rust-floor/Cargo.toml')
 const FLOOR_BIN = path.join(REPO, 'target/release/containerd-napi-rust-floor')
@@ -36,7 +38,7 @@ function parseArgs(argv) {
       if (unknown.length || options.only.length === 0) throw new Error(`--only takes a list of ${SECTIONS.join(',')}; got ${value}`)
     } else if (arg === '--output') options.output = path.resolve(argv[++i])
     else if (arg === '--help' || arg === '-h') {
-      console.log('usage: node bench/index.js [--quick] [--only rpc,pull,run,concurrency,memory] [--output FILE]')
+      console.log(`usage: node bench/index.js [--quick] [--only ${SECTIONS.join(',')}] [--output FILE]`)
       process.exit(0)
     } else throw new Error(`unknown argument ${arg}`)
   }
@@ -103,6 +105,17 @@ function machine() {
   }
 }
 
+/**
+ * Removes the sandboxes of `name` that this process made. Before start() has returned (Ctrl-C
+ * during start-up) there is no description yet, and the directory has a random name (mkdtemp),
+ * so it is found by its owner file; destroyLeftovers() would skip it, as its owner is alive.
+ */
+async function destroyOwn(name) {
+  for (const { dir, owner } of sandbox.sandboxes(name)) {
+    if (owner === process.pid) await sandbox.destroy(dir)
+  }
+}
+
 /** Builds bench/rust-floor (sharing the repository's target/ for dependency builds). */
 function buildFloor() {
   log('building bench/rust-floor (cargo build --release)')
@@ -137,9 +150,9 @@ async function main() {
   let stopping = null
   const stop = () => {
     killChildren()
-    // Before start() has returned, whatever it made so far is found by its directory.
+    // Before start() has returned, whatever it made so far is found by its owner file.
     if (!stopping) {
-      stopping = (sb ? sandbox.stop(sb) : sandbox.destroy(path.join(sandbox.BASE, SANDBOX_NAME)))
+      stopping = (sb ? sandbox.stop(sb) : destroyOwn(SANDBOX_NAME))
         .catch((err) => log(`stopping the sandbox failed: ${err.message}`))
     }
     return stopping
@@ -162,6 +175,9 @@ async function main() {
     const t0 = performance.now()
     sb = await sandbox.start({ name: SANDBOX_NAME })
     log(`  up in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${sb.address}, registry ${sb.registry}`)
+    // Networks in the sandbox, never in the host's root: the library reads this once per process,
+    // at its first network call (none before this line), and child processes inherit it.
+    process.env.CONTAINERD_NAPI_NETWORK_ROOT = path.join(sb.dir, 'network')
     results.machine.containerdServer = (await run('ctr', ['-a', sb.address, 'version'])).stdout.split('Server:')[1]?.match(/Version:\s*(\S+)/)?.[1]
 
     const { Client } = require('..')
@@ -179,6 +195,7 @@ async function main() {
       run: () => require('./sections/run.js').benchRun(ctx),
       concurrency: () => require('./sections/concurrency.js').benchConcurrency(ctx),
       memory: () => require('./sections/memory.js').benchMemory(ctx),
+      network: () => require('./sections/network.js').benchNetwork(ctx),
     }
     for (const name of SECTIONS.filter(wants)) {
       const t = performance.now()

@@ -103,6 +103,22 @@ function memoryTable(m) {
       `${num(m.growthMiB.file)} MiB file-backed pages (node's and the addon's code, paged in as V8 optimises hot paths).`)
 }
 
+function networkTable(n) {
+  if (!n) return null
+  const phases = [['create', 'createContainer()'], ['start', 'newTask() + start()'], ['stop', 'kill + wait + delete task'], ['remove', 'container.delete()']]
+  const cell = (s) => `${num(s.median)} (${num(s.min)}–${num(s.max)})`
+  const rows = [[`whole cycle, ${n.rounds} rounds`, cell(n.none.total), cell(n.bridge.total), ratio(n.ratio.median)]]
+  for (const [key, label] of phases) rows.push([label, cell(n.none[key]), cell(n.bridge[key]), ratio(n.bridge[key].median / n.none[key].median)])
+  const nerd = n.nerdctl.available
+    ? `nerdctl run -d -p + rm -f: ${cell(n.nerdctl.total)} ms (run ${num(n.nerdctl.run.median)}, rm ${num(n.nerdctl.rm.median)}); bridge ÷ nerdctl ${ratio(n.ratio.bridgeVsNerdctl)}.`
+    : `nerdctl not measured: ${n.nerdctl.reason}.`
+  return markdownTable(['Container life cycle (ms), median (min–max)', 'no network', "'bridge' + 1 published port", 'bridge ÷ none'], rows) +
+    `
+
+Within rounds, bridge ÷ none: ${ratio(n.ratio.withinRounds)} (median of the per-round ratios). ` +
+    `The published port served the fixture's page: ${n.portServed ? 'yes' : 'no'}. ${nerd}`
+}
+
 /** [{ target, measured, met }] for the targets of the issue, for the sections that ran. */
 function evaluateTargets(results) {
   const out = []
@@ -171,6 +187,8 @@ function renderTables(results) {
   if (life) parts.push(life)
   const mem = memoryTable(results.memory)
   if (mem) parts.push(mem)
+  const network = networkTable(results.network)
+  if (network) parts.push(network)
   if (results.targets?.length) {
     parts.push(markdownTable(['Target', 'Measured', 'Met?'], results.targets.map((t) => [t.target, t.measured, t.met ? 'yes' : '**no**'])))
   }
