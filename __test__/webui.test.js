@@ -135,6 +135,20 @@ async function openEvents(url, headers = {}) {
   return stream
 }
 
+/** The text of `url`, retrying (up to ~5 s) while the server in a container starts. */
+async function getText(url) {
+  let last
+  for (let i = 0; i < 50; i++) {
+    try {
+      return await (await fetch(url, { signal: AbortSignal.timeout(2000) })).text()
+    } catch (err) {
+      last = err
+      await sleep(100)
+    }
+  }
+  throw last
+}
+
 /** Polls GET containers until `id`'s task is in `status`. */
 async function waitForTask(api, ns, id, status) {
   const deadline = Date.now() + 30000
@@ -378,9 +392,77 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
       events.close()
     })
 
+    test('networks: a container on bridge answers on its published 127.0.0.1 port; the list shows its IP and ports; 403/409/404/400', async () => {
+      const containers = `/namespaces/${ns}/containers`
+      assert.equal((await api('POST', `/namespaces/${ns}/images`, { ref: sb.images.httpd })).status, 201)
+      const networks = await api('GET', '/networks')
+      assert.equal(networks.status, 200, JSON.stringify(networks.body))
+      const bridge = networks.body.find((n) => n.name === 'bridge')
+      assert.ok(bridge, JSON.stringify(networks.body))
+      // The test's containers need no name service: never the host's nameserver.
+      const httpd = { image: sb.images.httpd, args: ['httpd', '-f', '-p', '80', '-h', '/var/www'], network: 'bridge', dns: ['127.0.0.1'] }
+      const port = await closedPort()
+      const id = uniqueName('web-httpd')
+      const created = await api('POST', containers, { id, ...httpd, ports: [`127.0.0.1:${port}:80`] })
+      assert.equal(created.status, 201, JSON.stringify(created.body))
+      const published = [{ hostPort: port, containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1' }]
+      assert.deepEqual(created.body.network.ports, published)
+      try {
+        assert.equal((await api('POST', `${containers}/${id}/task/start`)).status, 201)
+        assert.equal(await getText(`http://127.0.0.1:${port}/`), sb.fixtures.httpd.expect.body)
+        const listed = (await waitForTask(api, ns, id, 'running')).network
+        assert.equal(listed.name, 'bridge')
+        assert.equal(listed.gateway, bridge.gateway)
+        assert.match(listed.ip, /^\d+\.\d+\.\d+\.\d+$/)
+        assert.equal(listed.ip.split('.').slice(0, 3).join('.'), bridge.gateway.split('.').slice(0, 3).join('.'))
+        assert.deepEqual(listed.ports, published)
+        assert.equal(created.body.network.ip, listed.ip)
+
+        // Only 127.0.0.1 without --allow-host ('8080:80' means 0.0.0.0); a taken port is a 409.
+        const other = await closedPort()
+        const refused = []
+        for (const ports of [[`0.0.0.0:${other}:80`], [`${other}:80`], [`127.0.0.1:${other}:80`, `0.0.0.0:${other + 1}:81`]]) {
+          const rid = uniqueName('web-port')
+          refused.push(rid)
+          assertError(await api('POST', containers, { id: rid, ...httpd, ports }), 403, 'PERMISSION_DENIED')
+        }
+        const taken = uniqueName('web-taken')
+        refused.push(taken)
+        assertError(await api('POST', containers, { id: taken, ...httpd, ports: [`127.0.0.1:${port}:80`] }), 409, 'ALREADY_EXISTS')
+        for (const [extra, status, code] of [
+          [{ network: uniqueName('no-such-net') }, 404, 'NOT_FOUND'],
+          [{ ports: ['abc'] }, 400, 'INVALID_ARGUMENT'],
+          [{ ports: [`127.0.0.1:${other}:0`] }, 400, 'INVALID_ARGUMENT'],
+          [{ ports: '127.0.0.1:80:80' }, 400, 'INVALID_ARGUMENT'],
+          [{ network: 'none', ports: [`127.0.0.1:${other}:80`] }, 400, 'INVALID_ARGUMENT'],
+          [{ dns: ['localhost'] }, 400, 'INVALID_ARGUMENT'],
+        ]) {
+          const rid = uniqueName('web-bad')
+          refused.push(rid)
+          assertError(await api('POST', containers, { id: rid, ...httpd, ports: [`127.0.0.1:${other}:80`], ...extra }), status, code)
+        }
+        const ids = (await api('GET', containers)).body.map((c) => c.id)
+        assert.deepEqual(refused.filter((r) => ids.includes(r)), [], 'a refused container was created')
+
+        // With --allow-host the address is the client's to check (no network: a 400, nothing published).
+        const open = await createServer({ address: sb.address, logDir, allowHost: true })
+        try {
+          assertError(await apiClient(open)('POST', containers, { id: uniqueName('x'), image: sb.images.httpd, network: 'none', ports: [`0.0.0.0:${other}:80`] }), 400, 'INVALID_ARGUMENT')
+        } finally {
+          await open.close()
+        }
+      } finally {
+        await api('POST', `${containers}/${id}/task/kill`, { signal: 'SIGKILL' })
+        await waitForTask(api, ns, id, 'stopped')
+        assert.equal((await api('DELETE', `${containers}/${id}`)).status, 204)
+      }
+      // Deleting the container gave its port back.
+      await assert.rejects(fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) }))
+    })
+
     test('access: no token or a wrong one is a 401 on every route and stream; a foreign Host is a 403', async () => {
       const routes = [
-        ['GET', '/info'], ['GET', '/namespaces'], ['POST', '/namespaces', { name: uniqueName('web-nope') }],
+        ['GET', '/info'], ['GET', '/networks'], ['GET', '/namespaces'], ['POST', '/namespaces', { name: uniqueName('web-nope') }],
         ['DELETE', `/namespaces/${ns}`], ['GET', `/namespaces/${ns}/images`], ['POST', `/namespaces/${ns}/images`, { ref: sb.images.busybox }],
         ['DELETE', `/namespaces/${ns}/images/x`], ['POST', `/namespaces/${ns}/pulls`, { ref: sb.images.busybox }],
         ['GET', '/pulls/x/events'], ['DELETE', '/pulls/x'], ['GET', `/namespaces/${ns}/containers`],
@@ -481,7 +563,7 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
       for (const extra of [{ privileged: true }, { hostNetwork: true }, { network: 'host' }, { capabilities: { add: ['SYS_ADMIN'] } }]) {
         assertError(await create(extra), 403, 'PERMISSION_DENIED')
       }
-      assertError(await create({ network: 'bridge0' }), 400, 'INVALID_ARGUMENT')
+      assertError(await create({ network: 'no such network' }), 400, 'INVALID_ARGUMENT')
       assertError(await create({ mounts: [{ source: path.join(mountDir, 'missing'), destination: '/m' }] }), 400, 'INVALID_ARGUMENT')
       // Allowed without --allow-host: a mount under the allowed directory, dropping capabilities.
       const allowed = await create({ mounts: [{ source: path.join(mountDir, 'data'), destination: '/data' }], capabilities: { drop: ['NET_RAW'] } })
@@ -516,13 +598,14 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
   })
 }
 
-test('browser: pull with a progress bar to 100%, create and start a container, see its log, kill it, delete it', async () => {
+test('browser: pull with a progress bar to 100%, create and start a container, see its log, kill it, delete it; a published port as a link', async () => {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing (apt-get install chromium)`)
   const { chromium } = require('playwright-core')
   const server = await SERVERS.koa.createServer({ address: sb.address, registry: sb.registry, images: sb.images, logDir })
   const api = apiClient(server)
   const ns = uniqueName('web-ui')
   const id = uniqueName('hello')
+  const web = uniqueName('web')
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -572,13 +655,34 @@ test('browser: pull with a progress bar to 100%, create and start a container, s
     await page.locator(`#containers tr[data-id="${id}"][data-state="stopped"]`).waitFor()
     assert.match(await page.locator(`#containers tr[data-id="${id}"] .state`).textContent(), /exited \(137\)/)
     await page.locator('#events .event', { hasText: '/tasks/exit' }).waitFor()
+
+    // A web server on the bridge network with a port published on 127.0.0.1: the row shows its IP
+    // and the port as a link, which serves the page.
+    assert.equal((await api('POST', `/namespaces/${ns}/images`, { ref: sb.images.httpd })).status, 201)
+    const port = await closedPort()
+    await page.fill('#create-id', web)
+    await page.fill('#create-image', sb.images.httpd)
+    await page.fill('#create-args', 'httpd -f -p 80 -h /var/www')
+    assert.ok(await page.locator('#create-ports').isDisabled(), 'no ports without a network')
+    await page.selectOption('#create-network', 'bridge')
+    await page.fill('#create-ports', `127.0.0.1:${port}:80`)
+    await page.click('#create-form button[type=submit]')
+    const webRow = page.locator(`#containers tr[data-id="${web}"]`)
+    await webRow.waitFor()
+    await webRow.locator('button[data-action=start]').click()
+    await page.locator(`#containers tr[data-id="${web}"][data-state="running"]`).waitFor()
+    const link = webRow.locator(`a[href="http://127.0.0.1:${port}/"]`)
+    assert.equal(await link.textContent(), `${port} → 80`)
+    const { network } = (await api('GET', `/namespaces/${ns}/containers`)).body.find((c) => c.id === web)
+    assert.match(await webRow.locator('.net .ip').textContent(), new RegExp(`^${network.ip.replaceAll('.', '\\.')} bridge$`))
+    assert.equal(await getText(await link.getAttribute('href')), sb.fixtures.httpd.expect.body)
     fs.mkdirSync(OUTPUT, { recursive: true })
     await page.screenshot({ path: path.join(OUTPUT, 'webui.png'), fullPage: true })
 
     // Delete it (the confirm dialog is accepted): the row goes, and so does the container.
     await page.locator(`#containers tr[data-id="${id}"] button[data-action=delete]`).click()
     await row.waitFor({ state: 'detached' })
-    assert.deepEqual((await api('GET', `/namespaces/${ns}/containers`)).body, [])
+    assert.deepEqual((await api('GET', `/namespaces/${ns}/containers`)).body.map((c) => c.id), [web])
     assert.deepEqual(pageErrors, [])
   } finally {
     await browser.close()

@@ -34,6 +34,7 @@ async function createServer({ address, registry, images, logDir, allowMounts, al
   api.use(express.json({ limit: '1mb' }))
 
   api.get('/info', route(() => service.info()))
+  api.get('/networks', route(() => service.listNetworks()))
 
   api.get('/namespaces', route(() => service.listNamespaces()))
   api.post('/namespaces', route((req) => service.createNamespace(req.body), 201))

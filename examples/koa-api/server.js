@@ -52,6 +52,7 @@ async function createServer({ address, registry, images, logDir, allowMounts, al
 
   api
     .get('/info', route(() => service.info()))
+    .get('/networks', route(() => service.listNetworks()))
 
     .get('/namespaces', route(() => service.listNamespaces()))
     .post('/namespaces', route((ctx) => service.createNamespace(ctx.request.body), 201))

@@ -7,7 +7,9 @@
 // - bind mounts only from the directories the server was started with (`--allow-mount DIR`),
 //   compared after resolving symlinks, and always nosuid,nodev; tmpfs mounts too get nosuid,nodev;
 //   other mount types (overlay, proc, …) are refused;
-// - privileged mode, the host's network and added capabilities only with `--allow-host`.
+// - privileged mode, the host's network and added capabilities only with `--allow-host`;
+// - published ports only on 127.0.0.1 (this host), unless `--allow-host`: a port on 0.0.0.0 (the
+//   default when a port names no address) or another address opens the container to the network.
 // A refusal is a PermissionDeniedError (403). Checks here run after validate.js (shapes: 400).
 
 const fs = require('node:fs')
@@ -25,6 +27,12 @@ function createPolicy({ allowMounts = [], allowHost = false } = {}) {
     return real
   })
   return { roots, allowHost: allowHost === true }
+}
+
+/** The address a port string of validate.js publishes on ('8080:80' means all of them). */
+const hostIpOf = (port) => {
+  const parts = port.split('/')[0].split(':')
+  return parts.length === 3 ? parts[0] : '0.0.0.0'
 }
 
 const inside = (file, root) => file === root || file.startsWith(root.endsWith('/') ? root : root + '/')
@@ -63,6 +71,7 @@ function checkContainer(options, policy) {
       options.privileged && 'privileged mode',
       options.hostNetwork && "the host's network",
       options.capabilities?.add?.length > 0 && 'added capabilities',
+      options.ports?.some((p) => hostIpOf(p) !== '127.0.0.1') && 'ports on another address than 127.0.0.1 (publish as 127.0.0.1:HOSTPORT:PORT)',
     ].filter(Boolean)
     if (needsHost.length > 0) throw denied(`${needsHost.join(', ')}: only on a server started with --allow-host`)
   }

@@ -32,6 +32,8 @@ const CONTAINER_FIELDS = {
   user: (x) => v.string(x, 'user', { max: 256, optional: true }),
   hostNetwork: (x) => v.boolean(x, 'hostNetwork'),
   network: (x) => v.network(x),
+  ports: (x) => v.ports(x),
+  dns: (x) => v.dns(x),
   privileged: (x) => v.boolean(x, 'privileged'),
   capabilities: (x) => v.capabilities(x),
   mounts: (x) => v.mounts(x),
@@ -58,6 +60,9 @@ async function imageJson(image) {
     createdAt: image.createdAt,
   }
 }
+
+/** { name, ip, gateway, ports } of the container's network, or null (none, host, or gone meanwhile). */
+const networkOf = (container) => container.network().catch(() => null)
 
 /** Reads a stream into a string, keeping at most `limit` bytes (the rest is drained). */
 function collect(stream, limit = EXEC_OUTPUT_LIMIT) {
@@ -170,6 +175,13 @@ class Service {
     await (await this.client(namespace)).deleteNamespace(namespace)
   }
 
+  // ---------- networks (host-wide, not per namespace) ----------
+
+  /** The networks containers may join ('bridge' included): { name, subnet, gateway, bridge, ipMasq, labels }. */
+  async listNetworks() {
+    return (await this.client('default')).listNetworks()
+  }
+
   // ---------- images ----------
 
   async listImages(namespace) {
@@ -261,6 +273,7 @@ class Service {
         command: spec?.process?.args ?? null,
         labels: c.labels,
         createdAt: c.createdAt,
+        network: await networkOf(c),
         task: t ? withoutUndefined({ status: t.status, pid: t.pid, exitCode: t.exitCode, exitedAt: t.exitedAt }) : null,
       }
     }))
@@ -273,9 +286,10 @@ class Service {
     const { network, ...fields } = withoutUndefined(Object.fromEntries(
       Object.entries(CONTAINER_FIELDS).map(([field, check]) => [field, check(b[field])])))
     if (network === 'host') fields.hostNetwork = true
+    else if (network !== undefined) fields.network = network
     const options = checkContainer(fields, this.policy)
     const container = await (await this.client(namespace)).createContainer(id, options)
-    return { id: container.id, image: container.image, labels: container.labels, createdAt: container.createdAt }
+    return { id: container.id, image: container.image, labels: container.labels, createdAt: container.createdAt, network: await networkOf(container) }
   }
 
   /** Deletes a container and its stopped task; a live task is a 409 (kill it first). */

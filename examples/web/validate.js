@@ -102,10 +102,31 @@ function capabilities(value) {
   return value
 }
 
-/** The container's network. Only 'host' so far (the same as hostNetwork: true). */
+/** The container's network: 'none', 'host' (the same as hostNetwork: true), 'bridge' or a network name. */
 function network(value) {
   if (value === undefined) return undefined
-  if (value !== 'host') throw bad(`network must be 'host' (or left out: a network namespace of its own), got ${JSON.stringify(value)}`)
+  if (typeof value !== 'string' || value.length > 64 || !IDENTIFIER.test(value)) {
+    throw bad(`network must be 'none', 'host', 'bridge' or a network name (letters and digits joined by '.', '_' or '-'), got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+// '[hostIp:]hostPort:containerPort[/tcp|udp]' (the client checks the numbers and the address).
+const PORT = /^(?:\d{1,3}(?:\.\d{1,3}){3}:)?\d{1,5}:\d{1,5}(?:\/(?:tcp|udp))?$/
+
+/** Published ports: strings like '127.0.0.1:8080:80' or '5353:53/udp'. */
+function ports(value) {
+  strings(value, 'ports', { max: 64 })?.forEach((p, i) => {
+    if (!PORT.test(p)) throw bad(`ports[${i}] must look like '127.0.0.1:8080:80' ([hostIp:]hostPort:containerPort[/tcp|udp]), got ${JSON.stringify(p)}`)
+  })
+  return value
+}
+
+/** Nameservers for the container's /etc/resolv.conf: IPv4 addresses. */
+function dns(value) {
+  strings(value, 'dns', { max: 8 })?.forEach((a, i) => {
+    if (!/^\d{1,3}(?:\.\d{1,3}){3}$/.test(a)) throw bad(`dns[${i}] must be an IPv4 address, got ${JSON.stringify(a)}`)
+  })
   return value
 }
 
@@ -125,4 +146,4 @@ function auth(value) {
   return { username: string(value.username, 'auth.username', { max: 256 }), password: string(value.password, 'auth.password') }
 }
 
-module.exports = { identifier, body, string, boolean, strings, stringMap, imageRef, env, mounts, capabilities, network, signal, auth }
+module.exports = { identifier, body, string, boolean, strings, stringMap, imageRef, env, mounts, capabilities, network, ports, dns, signal, auth }

@@ -139,6 +139,9 @@ function parseMounts(text) {
   })
 }
 
+/** '127.0.0.1:8080:80, 8443:443' → ['127.0.0.1:8080:80', '8443:443'] */
+const parsePorts = (text) => text.split(',').map((p) => p.trim()).filter(Boolean)
+
 // ---------- namespaces ----------
 
 async function loadNamespaces() {
@@ -340,6 +343,22 @@ function stateOf(c) {
   return { name: c.task.status, text: c.task.status }
 }
 
+/** The network cell: the container's IP, and its published ports (TCP on this host as links). */
+function networkCell(n) {
+  if (!n) return h('td', { class: 'muted' }, '—')
+  const port = (p) => {
+    // 127.0.0.1 (this host only) goes without saying; any other address is shown.
+    const text = `${p.hostIp === '127.0.0.1' ? '' : `${p.hostIp}:`}${p.hostPort} → ${p.containerPort}${p.protocol === 'tcp' ? '' : `/${p.protocol}`}`
+    const title = `${p.hostIp}:${p.hostPort} → container port ${p.containerPort}/${p.protocol}`
+    if (p.protocol !== 'tcp' || (p.hostIp !== '127.0.0.1' && p.hostIp !== '0.0.0.0')) return h('span', { class: 'port mono', title }, text)
+    const url = `http://127.0.0.1:${p.hostPort}/`
+    return h('a', { class: 'port mono', href: url, target: '_blank', rel: 'noopener noreferrer', title: `${title}: open ${url}` }, text)
+  }
+  return h('td', { class: 'net' },
+    h('span', { class: 'ip mono', title: `network ${n.name}, gateway ${n.gateway}` }, n.ip, h('span', { class: 'muted small' }, ` ${n.name}`)),
+    n.ports.map(port))
+}
+
 function renderContainers() {
   const rows = state.containers.map((c) => {
     const s = stateOf(c)
@@ -349,6 +368,7 @@ function renderContainers() {
       h('td', { class: 'mono strong' }, c.id),
       h('td', { class: 'mono muted ellipsis', title: c.image }, c.image),
       h('td', { class: 'mono ellipsis', title: showCommand(c.command) }, showCommand(c.command)),
+      networkCell(c.network),
       h('td', { class: 'ellipsis' }, h('span', { class: `state ${s.name}` }, s.text), c.task && live ? h('span', { class: 'muted small' }, ` pid ${c.task.pid}`) : null),
       h('td', { class: 'row-actions' },
         !live ? act('start', 'Start', 'primary') : null,
@@ -372,7 +392,7 @@ function renderContainers() {
 $('#containers tbody').addEventListener('click', (e) => {
   const button = e.target.closest('button[data-action]')
   const row = e.target.closest('tr[data-id]')
-  if (!button) { if (row) showLog(row.dataset.id); return }
+  if (!button) { if (row && !e.target.closest('a')) showLog(row.dataset.id); return }
   const { action, id } = button.dataset
   const path = nsPath(`/containers/${encodeURIComponent(id)}`)
   const actions = {
@@ -400,7 +420,10 @@ $('#create-form').addEventListener('submit', (e) => {
     const body = { id: $('#create-id').value.trim(), image: $('#create-image').value.trim() }
     const args = splitCommand($('#create-args').value)
     if (args.length) body.args = args
-    if ($('#create-host-network').checked) body.hostNetwork = true
+    const network = $('#create-network').value
+    if (network !== 'none') body.network = network
+    const ports = parsePorts($('#create-ports').value)
+    if (ports.length && !$('#create-ports').disabled) body.ports = ports
     const env = lines($('#create-env').value)
     if (env.length) body.env = env
     const mounts = parseMounts($('#create-mounts').value)
@@ -411,6 +434,23 @@ $('#create-form').addEventListener('submit', (e) => {
     await refreshContainers()
   })
 })
+
+/** Ports need a network of the container's own (not none, not the host's). */
+function updatePortsField() {
+  const network = $('#create-network').value
+  $('#create-ports').disabled = network === 'none' || network === 'host'
+}
+$('#create-network').addEventListener('change', updatePortsField)
+
+/** The network choice: none, bridge, the host's (with --allow-host) and every listed network. */
+async function loadNetworks() {
+  const select = $('#create-network')
+  const known = new Set([...select.options].map((o) => o.value))
+  const networks = await api('GET', '/networks')
+  for (const n of networks) {
+    if (!known.has(n.name)) select.append(h('option', { value: n.name }, `${n.name} (${n.subnet})`))
+  }
+}
 
 // ---------- logs and exec ----------
 
@@ -533,9 +573,12 @@ async function start() {
     $('#image-suggestions').replaceChildren(...info.images.map((ref) => h('option', { value: ref })))
     if (info.images.length) $('#pull-ref').value = info.images[0]
     // What the server lets containers take from the host (--allow-host, --allow-mount).
-    const hostNet = $('#create-host-network')
+    const hostNet = $('#create-network option[value=host]')
     hostNet.disabled = !info.allowHost
-    hostNet.parentElement.title = info.allowHost ? '' : 'the server was started without --allow-host'
+    hostNet.textContent = info.allowHost ? 'host' : 'host (needs --allow-host)'
+    $('#create-ports').placeholder = info.allowHost
+      ? '127.0.0.1:8080:80, 8443:443 (needs a network other than none or host)'
+      : '127.0.0.1:8080:80, … (only on 127.0.0.1: the server was started without --allow-host)'
     $('#create-mounts').placeholder = info.allowMounts.length
       ? `tmpfs:/scratch, or a path under ${info.allowMounts.join(', ')}:/container/path[:ro]`
       : 'tmpfs:/scratch (bind mounts: start the server with --allow-mount DIR)'
@@ -543,6 +586,9 @@ async function start() {
     $('#daemon').textContent = 'daemon unreachable'
     fail(err)
   }
+  updatePortsField()
+  // Networks need the daemon on this host: without them, the choice stays none, bridge, host.
+  loadNetworks().catch(() => {})
   try {
     await loadNamespaces()
   } catch (err) {
