@@ -47,6 +47,11 @@ class Client {
     return this.#native.namespace
   }
 
+  /** @internal gRPC calls started over this connection (for tests and benchmarks, not the API). */
+  get [Symbol.for('containerd-napi.callCount')]() {
+    return this.#native.callCount
+  }
+
   withNamespace(namespace) {
     check.string(namespace, 'namespace')
     return new Client(INTERNAL, callSync(() => this.#native.withNamespace(namespace)))

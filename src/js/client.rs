@@ -90,6 +90,12 @@ impl NativeClient {
         self.inner.namespace().to_string()
     }
 
+    /// gRPC calls started over this connection (a diagnostic for tests and benchmarks).
+    #[napi(getter)]
+    pub fn call_count(&self) -> f64 {
+        self.inner.call_count() as f64
+    }
+
     #[napi]
     pub fn with_namespace(&self, namespace: String) -> Result<NativeClient> {
         let inner = self.inner.with_namespace(&namespace).map_err(to_napi)?;

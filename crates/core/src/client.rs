@@ -38,6 +38,9 @@ struct Connection {
     ingests: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Stdio of exec processes not started yet: their FIFOs must exist until Start.
     pending_io: std::sync::Mutex<HashMap<String, PreparedIo>>,
+    /// gRPC calls started over this connection (every one takes the channel once): a diagnostic
+    /// that tests and benchmarks read to count round trips.
+    calls: std::sync::atomic::AtomicU64,
 }
 
 /// Held while this process writes one ingest ref; dropping it lets the next writer in.
@@ -123,6 +126,7 @@ impl Client {
                 timeout,
                 ingests: Default::default(),
                 pending_io: Default::default(),
+                calls: Default::default(),
             }),
             namespace,
             lease: None,
@@ -140,6 +144,7 @@ impl Client {
                 timeout: None,
                 ingests: Default::default(),
                 pending_io: Default::default(),
+                calls: Default::default(),
             }),
             namespace: "test".into(),
             lease: None,
@@ -173,7 +178,13 @@ impl Client {
         }
     }
 
+    /// How many gRPC calls this connection has started (all namespace views together).
+    pub fn call_count(&self) -> u64 {
+        self.conn.calls.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub(crate) fn channel(&self, what: &str) -> Result<Channel> {
+        self.conn.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.conn
             .channel
             .read()

@@ -6,7 +6,7 @@ use super::client::{Client, MAX_MESSAGE_BYTES};
 use super::content::content_stream;
 use super::error::{Code, Error, Result};
 use super::identifiers;
-use super::images::{millis, Descriptor};
+use super::images::{millis, Descriptor, ImageRecord};
 use super::leases::lease_id;
 use super::manifest::chain_ids;
 use super::network::{Mode, NetworkRequest, NETWORK_LABEL};
@@ -81,6 +81,18 @@ impl Client {
         options: ContainerOptions,
         cancel: &Cancel,
     ) -> Result<ContainerRecord> {
+        self.create_container_from(id, options, None, cancel).await
+    }
+
+    /// As `create_container`, with the image record when the caller has it (run() does: one
+    /// GetImage for the whole run instead of three).
+    pub(crate) async fn create_container_from(
+        &self,
+        id: &str,
+        options: ContainerOptions,
+        image: Option<ImageRecord>,
+        cancel: &Cancel,
+    ) -> Result<ContainerRecord> {
         identifiers::validate("container id", id)?;
         if options.snapshotter.is_empty() || options.runtime.is_empty() {
             return Err(Error::invalid_argument("snapshotter and runtime must not be empty"));
@@ -104,8 +116,11 @@ impl Client {
                 Some(attach)
             }
         };
-        let image = self.get_image(&options.image, cancel).await?;
-        let resolved = Box::pin(self.resolve_image(&image.name, None, cancel)).await?;
+        let image = match image {
+            Some(image) => image,
+            None => self.get_image(&options.image, cancel).await?,
+        };
+        let resolved = Box::pin(self.resolve_record(&image, None)).await?;
         let defaults = ImageDefaults::from_config_json(&resolved.config_bytes)?;
         let user_spec = options.user.clone().or_else(|| defaults.user.clone()).unwrap_or_default();
         let user = self.image_user(&resolved.layers, &user_spec).await?;
@@ -242,6 +257,18 @@ impl Client {
             Err(e) if e.code == Code::NotFound => {}
             Err(e) => return Err(e),
         }
+        self.remove_container(&container, remove_snapshot, cancel).await
+    }
+
+    /// Deletes a container record the caller holds and knows to have no task, then its snapshot
+    /// and network.
+    pub(crate) async fn remove_container(
+        &self,
+        container: &ContainerRecord,
+        remove_snapshot: bool,
+        cancel: &Cancel,
+    ) -> Result<()> {
+        let id = container.id.as_str();
         let what = format!("delete container {id:?}");
         self.unary(&what, cancel, |ch| async move {
             containers(ch).delete(self.request(DeleteContainerRequest { id: id.to_string() })).await

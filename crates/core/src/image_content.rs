@@ -4,7 +4,7 @@
 use super::cancel::Cancel;
 use super::client::Client;
 use super::error::{Code, Error, Result};
-use super::images::Descriptor;
+use super::images::{Descriptor, ImageRecord};
 use super::leases::lease_id;
 use super::manifest::{chain_ids, choose_manifest, diff_ids, is_index, parse_manifest};
 use super::platform::Platform;
@@ -32,8 +32,13 @@ fn platform_or_host(platform: Option<&str>) -> Result<Platform> {
 impl Client {
     /// Reads the image `name`'s documents for `platform` (default: this host).
     pub async fn resolve_image(&self, name: &str, platform: Option<&str>, cancel: &Cancel) -> Result<Resolved> {
-        let platform = platform_or_host(platform)?;
         let image = self.get_image(name, cancel).await?;
+        self.resolve_record(&image, platform).await
+    }
+
+    /// As `resolve_image`, for an image record the caller already has (no GetImage).
+    pub(crate) async fn resolve_record(&self, image: &ImageRecord, platform: Option<&str>) -> Result<Resolved> {
+        let platform = platform_or_host(platform)?;
         let what = format!("image {}", image.name);
         let mut documents = vec![image.target.clone()];
         let mut manifest = image.target.clone();

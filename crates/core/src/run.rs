@@ -42,8 +42,12 @@ pub struct RunOutput {
 /// What exists so far, for cleanup.
 #[derive(Default)]
 struct Made {
-    container: bool,
+    container: Option<super::containers::ContainerRecord>,
     task: bool,
+    /// The task's exit was seen: no need to ask for its state before deleting it.
+    exited: bool,
+    /// Deleting the task failed.
+    task_left: bool,
 }
 
 fn owned(fd: Option<i32>) -> Option<OwnedFd> {
@@ -85,16 +89,25 @@ impl Client {
         // Always, and never cancelled: kill what runs, then remove task, container and snapshot.
         let cleanup = async {
             if made.task {
-                if let Ok(state) = self.task_state(&id, "", &Cancel::none()).await {
-                    if state.status != "stopped" {
-                        let _ = self.kill_process(&id, "", SIGKILL, true, &Cancel::none()).await;
-                        let _ = self.wait_process(&id, "", &Cancel::none()).await;
+                if !made.exited {
+                    if let Ok(state) = self.task_state(&id, "", &Cancel::none()).await {
+                        if state.status != "stopped" {
+                            let _ = self.kill_process(&id, "", SIGKILL, true, &Cancel::none()).await;
+                            let _ = self.wait_process(&id, "", &Cancel::none()).await;
+                        }
                     }
                 }
-                let _ = self.delete_task(&id, &Cancel::none()).await;
+                if let Err(e) = self.delete_task(&id, &Cancel::none()).await {
+                    // Not gone: the checked delete refuses rather than orphan a task.
+                    if e.code != Code::NotFound {
+                        made.task_left = true;
+                    }
+                }
             }
-            if made.container {
-                self.delete_container(&id, true, &Cancel::none()).await?;
+            match &made.container {
+                Some(_) if made.task_left => self.delete_container(&id, true, &Cancel::none()).await?,
+                Some(container) => self.remove_container(container, true, &Cancel::none()).await?,
+                None => {}
             }
             Ok::<_, Error>(())
         };
@@ -110,25 +123,24 @@ impl Client {
     }
 
     async fn run_steps(&self, id: &str, options: &RunOptions, made: &mut Made, cancel: &Cancel) -> Result<RunOutput> {
+        // The image and the container are resolved once and handed down the pipeline.
         let image = &options.container.image;
-        match self.get_image(image, cancel).await {
-            Ok(_) => {}
+        let image = match self.get_image(image, cancel).await {
+            Ok(record) => record,
             Err(e) if e.code == Code::NotFound => match &options.pull {
-                Some(pull) => {
-                    // Boxed: the pull's state machine is large; keep it off this future.
-                    Box::pin(self.pull(image, pull.clone(), cancel)).await?;
-                }
+                // Boxed: the pull's state machine is large; keep it off this future.
+                Some(pull) => Box::pin(self.pull(image, pull.clone(), cancel)).await?,
                 None => return Err(e),
             },
             Err(e) => return Err(e),
-        }
+        };
         let mut container = options.container.clone();
         // The pull may have normalised the name (busybox → docker.io/library/busybox:latest).
-        container.image = self.get_image(image, cancel).await?.name;
-        Box::pin(self.create_container(id, container, cancel)).await?;
-        made.container = true;
+        container.image = image.name.clone();
+        let container = Box::pin(self.create_container_from(id, container, Some(image), cancel)).await?;
+        made.container = Some(container.clone());
         let stdio = StdioMode::Pipe { stdin: options.input.is_some() };
-        let (_, fds) = Box::pin(self.create_task(id, &stdio, cancel)).await?;
+        let (_, fds) = Box::pin(self.create_task_for(&container, &stdio, cancel)).await?;
         made.task = true;
         let PipeFds { stdin, stdout, stderr } = fds;
         let (stdout, stderr, stdin) = (owned(stdout), owned(stderr), owned(stdin));
@@ -160,6 +172,7 @@ impl Client {
                 (self.wait_process(id, "", cancel).await?, true)
             }
         };
+        made.exited = true;
         if tokio::time::timeout(OUTPUT_GRACE, readers).await.is_err() {
             // Still open after the grace period: keep what arrived; deleting the task closes it.
         }

@@ -3,6 +3,7 @@
 
 use super::cancel::Cancel;
 use super::client::{Client, MAX_MESSAGE_BYTES};
+use super::containers::ContainerRecord;
 use super::error::{Code, Error, Result};
 use super::images::millis;
 use super::stdio::{PipeFds, PreparedIo, StdioMode};
@@ -58,8 +59,19 @@ impl Client {
     /// Creates the container's task with the given stdio (a terminal if its spec asks for one);
     /// returns its pid and, for piped stdio, the caller's descriptors.
     pub async fn create_task(&self, container_id: &str, stdio: &StdioMode, cancel: &Cancel) -> Result<(u32, PipeFds)> {
-        let what = format!("create task {container_id:?}");
         let container = self.get_container(container_id, cancel).await?;
+        self.create_task_for(&container, stdio, cancel).await
+    }
+
+    /// As `create_task`, for a container record the caller holds (no GetContainer).
+    pub(crate) async fn create_task_for(
+        &self,
+        container: &ContainerRecord,
+        stdio: &StdioMode,
+        cancel: &Cancel,
+    ) -> Result<(u32, PipeFds)> {
+        let container_id = container.id.as_str();
+        let what = format!("create task {container_id:?}");
         let terminal = serde_json::from_slice::<serde_json::Value>(&container.spec)
             .ok()
             .and_then(|spec| spec["process"]["terminal"].as_bool())
