@@ -130,7 +130,7 @@ function listeningPorts(pid) {
     }
   }
   const ports = []
-  let fds = []
+  let fds
   try { fds = fs.readdirSync(`/proc/${pid}/fd`) } catch { return ports }
   for (const fd of fds) {
     try {

@@ -126,7 +126,7 @@ function buildFloor() {
       stdio: ['ignore', 'inherit', 'inherit'],
     })
   } catch (err) {
-    throw new Error(`building the Rust floor failed: ${err.message}`)
+    throw new Error(`building the Rust floor failed: ${err.message}`, { cause: err })
   }
 }
 

@@ -21,7 +21,7 @@ async function main() {
   const interrupt = (signal) => child?.kill(signal)
   process.on('SIGINT', interrupt)
   process.on('SIGTERM', interrupt)
-  let code = 1
+  let code
   try {
     // --expose-gc: the streaming test measures memory after collecting garbage.
     child = spawn(process.execPath, ['--expose-gc', '--test', '--test-timeout=120000', ...files], {

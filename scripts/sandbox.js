@@ -286,7 +286,7 @@ function ctr(socket, args, options = {}) {
 
 /** Kills and deletes every task and container the daemon knows, in every namespace. */
 function reap(socket) {
-  let namespaces = []
+  let namespaces
   try { namespaces = ctr(socket, ['namespaces', 'ls', '-q']).split('\n').filter(Boolean) } catch { return }
   for (const ns of namespaces) {
     const tasks = ctr(socket, ['-n', ns, 'tasks', 'ls', '-q']).split('\n').filter(Boolean)

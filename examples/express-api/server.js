@@ -67,7 +67,7 @@ async function createServer({ address, registry, images, logDir, allowMounts, al
   app.use((req) => { throw new HttpError(404, `not found: ${req.path}`) })
 
   // Errors → { error: { code, message } } with the mapped status (one mapping, examples/web/http.js).
-  app.use((err, req, res, next) => {
+  app.use((err, req, res, _next) => { // four parameters: Express's error-handler signature
     if (res.headersSent) return res.end()
     const { status, body } = errorResponse(err)
     res.status(status).json(body)
