@@ -19,6 +19,7 @@ import {
   Container, Task, Process,
   type ConnectOptions, type PluginInfo, type PullProgress, type LayerStatus, type Descriptor, type ImageConfig,
   type TaskStatus, type ExitStatus, type RunResult, EventStream, type ContainerdEvent,
+  type NetworkInfo, type NetworkOptions, type PortMapping, type ContainerNetwork,
 } from 'containerd-napi'
 
 async function main(address: string): Promise<string> {
@@ -59,6 +60,18 @@ async function main(address: string): Promise<string> {
     mounts: [{ source: '/srv', destination: '/srv', options: ['ro'] }, { type: 'tmpfs', source: 'tmpfs', destination: '/tmp' }],
     memoryLimitBytes: 1 << 26, cpus: 0.5, capabilities: { add: ['NET_ADMIN'] }, labels: { a: 'b' },
   })
+  const netOptions: NetworkOptions = { subnet: '10.90.9.0/24', gateway: '10.90.9.1', ipMasq: false, labels: { a: 'b' } }
+  const network: NetworkInfo = await client.createNetwork('backend', netOptions)
+  const networks: NetworkInfo[] = await client.listNetworks()
+  const port: PortMapping = { hostPort: 8080, containerPort: 80, protocol: 'udp', hostIp: '127.0.0.1' }
+  const web: Container = await client.createContainer('web2', {
+    image, network: 'bridge', ports: ['127.0.0.1:8081:80', port], dns: ['10.90.9.53'], extraHosts: { db: '10.90.9.40' },
+  })
+  const attached: ContainerNetwork | null = await web.network()
+  const ip: string | undefined = attached?.ip
+  const removed: number = (await client.cleanupNetworks()).removed
+  await client.deleteNetwork((await client.getNetwork(network.name)).name)
+  void networks; void ip; void removed
   const spec: Record<string, any> = await container.spec()
   const relabelled: Container = await container.setLabels({ a: null, b: 'c' })
   const task: Task = await container.newTask({ stdio: 'ignore', logFile: '/var/log/web.log' })
@@ -114,6 +127,7 @@ async function wrong(client: Client) {
   await (await client.getContainer('x')).newTask({ stdio: 'all' })
   await client.run('x', 'echo hi')
   client.subscribe({ filters: 'topic' })
+  await client.createContainer('x', { image: 'i', ports: [8080] })
 }
 void wrong
 `
@@ -163,7 +177,7 @@ test('npm pack installs into a fresh project, loads, works and type-checks', { t
         throw err
       }
     })
-    for (const line of [':4:', ':5:', ':6:', ':7:', ':8:', ':9:', ':10:', ':11:', ':12:', ':13:']) assert.ok(output.includes(`misuse.ts(${line.slice(1, -1)},`), output)
+    for (const line of [':4:', ':5:', ':6:', ':7:', ':8:', ':9:', ':10:', ':11:', ':12:', ':13:', ':14:']) assert.ok(output.includes(`misuse.ts(${line.slice(1, -1)},`), output)
   } finally {
     fs.rmSync(work, { recursive: true, force: true })
   }

@@ -591,7 +591,9 @@ fn refresh_hosts(store: &Store, network: &str) -> Result<()> {
         let Some(ip) = r.ip else { continue };
         let peers: Vec<(Ipv4Addr, String)> =
             members.iter().filter(|p| p.key != r.key).filter_map(|p| Some((p.ip?, p.container.clone()))).collect();
-        let mut names: Vec<&str> = r.hostname.iter().map(String::as_str).collect();
+        // A hostname that is not a plain name (the spec allows any text) stays out of the file.
+        let mut names: Vec<&str> =
+            r.hostname.iter().map(String::as_str).filter(|h| files::check_host_name(h).is_ok()).collect();
         names.push(&r.container);
         let path = store.container_dir(&r.key).join("hosts");
         if path.exists() {
