@@ -1,14 +1,25 @@
 //! Task metrics. containerd hands them over as an `Any` holding the cgroups stats message of the
-//! host's cgroup version; containerd-client does not ship those messages, so they are defined here.
-//!
-//! Layouts and field numbers follow github.com/containerd/cgroups v1.1.0 (commit fe7323f6),
-//! `stats/v1/metrics.proto` and `v2/stats/metrics.proto`; they are identical in v1.0.0..v1.1.0,
-//! the range containerd 1.6 vendors. Later releases only add fields, which prost skips.
+//! host's cgroup version; containerd-client does not ship those messages, so their protos are
+//! vendored in proto/cgroups (containerd/cgroups v1.1.0, the version containerd 1.6 vendors) and
+//! compiled by build.rs. Later releases only add fields, which prost skips. This module maps them.
 
 use super::error::{Code, Error, Result};
-use prost::Message;
+use prost::{Message, Name};
 use serde::Serialize;
+use serde_json::Value;
 
+/// `io.containerd.cgroups.v1` (proto/cgroups/stats/v1/metrics.proto).
+pub mod v1 {
+    include!(concat!(env!("OUT_DIR"), "/io.containerd.cgroups.v1.rs"));
+}
+
+/// `io.containerd.cgroups.v2` (proto/cgroups/v2/stats/metrics.proto). Tag 3 of `Metrics` is unused
+/// upstream.
+pub mod v2 {
+    include!(concat!(env!("OUT_DIR"), "/io.containerd.cgroups.v2.rs"));
+}
+
+/// The generated types' full names, `<v1::Metrics as Name>::full_name()` (a test pins them).
 pub const CGROUPS_V1_METRICS: &str = "io.containerd.cgroups.v1.Metrics";
 pub const CGROUPS_V2_METRICS: &str = "io.containerd.cgroups.v2.Metrics";
 
@@ -22,36 +33,34 @@ pub struct TaskMetrics {
     /// v1 and v2: `pids.current`.
     pub pids: Option<u64>,
     /// The whole decoded message as JSON with camelCase keys (numbers as JSON numbers), for `raw`.
-    pub raw: serde_json::Value,
+    pub raw: Value,
 }
 
 /// Decodes the `data` Any of a containerd Metric by its type URL. Only the part after the last `/`
 /// is compared, so both `io.containerd.cgroups.v1.Metrics` and `types.googleapis.com/...` match.
 pub fn decode(type_url: &str, value: &[u8]) -> Result<TaskMetrics> {
     let name = type_url.rsplit('/').next().unwrap_or(type_url);
-    match name {
-        CGROUPS_V1_METRICS => {
-            let m: v1::Metrics = parse(name, value)?;
-            Ok(TaskMetrics {
-                memory_bytes: m.memory.as_ref().and_then(|mem| mem.usage.as_ref()).map(|u| u.usage),
-                cpu_usage_nanos: m.cpu.as_ref().and_then(|cpu| cpu.usage.as_ref()).map(|u| u.total),
-                pids: m.pids.as_ref().map(|p| p.current),
-                raw: to_json(name, &m)?,
-            })
-        }
-        CGROUPS_V2_METRICS => {
-            let m: v2::Metrics = parse(name, value)?;
-            Ok(TaskMetrics {
-                memory_bytes: m.memory.as_ref().map(|mem| mem.usage),
-                cpu_usage_nanos: m.cpu.as_ref().map(|cpu| cpu.usage_usec.saturating_mul(1000)),
-                pids: m.pids.as_ref().map(|p| p.current),
-                raw: to_json(name, &m)?,
-            })
-        }
-        _ => Err(Error::new(
+    if name == v1::Metrics::full_name() {
+        let m: v1::Metrics = parse(name, value)?;
+        Ok(TaskMetrics {
+            memory_bytes: m.memory.as_ref().and_then(|mem| mem.usage.as_ref()).map(|u| u.usage),
+            cpu_usage_nanos: m.cpu.as_ref().and_then(|cpu| cpu.usage.as_ref()).map(|u| u.total),
+            pids: m.pids.as_ref().map(|p| p.current),
+            raw: to_json(name, &m)?,
+        })
+    } else if name == v2::Metrics::full_name() {
+        let m: v2::Metrics = parse(name, value)?;
+        Ok(TaskMetrics {
+            memory_bytes: m.memory.as_ref().map(|mem| mem.usage),
+            cpu_usage_nanos: m.cpu.as_ref().map(|cpu| cpu.usage_usec.saturating_mul(1000)),
+            pids: m.pids.as_ref().map(|p| p.current),
+            raw: to_json(name, &m)?,
+        })
+    } else {
+        Err(Error::new(
             Code::Unimplemented,
             format!("task metrics of type \"{type_url}\" are not supported (known: {CGROUPS_V1_METRICS}, {CGROUPS_V2_METRICS})"),
-        )),
+        ))
     }
 }
 
@@ -64,502 +73,24 @@ fn parse<M: Message + Default>(name: &str, value: &[u8]) -> Result<M> {
     })
 }
 
-fn to_json(name: &str, m: &impl Serialize) -> Result<serde_json::Value> {
+fn to_json(name: &str, m: &impl Serialize) -> Result<Value> {
     // Plain structs of integers and strings always serialize; this only guards against surprises.
-    serde_json::to_value(m).map_err(|e| Error::new(Code::Internal, format!("task metrics ({name}) as JSON: {e}")))
+    let mut json = serde_json::to_value(m)
+        .map_err(|e| Error::new(Code::Internal, format!("task metrics ({name}) as JSON: {e}")))?;
+    drop_unset(&mut json);
+    Ok(json)
 }
 
-/// `io.containerd.cgroups.v1` (stats/v1/metrics.proto).
-pub mod v1 {
-    use serde::Serialize;
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct Metrics {
-        #[prost(message, repeated, tag = "1")]
-        pub hugetlb: Vec<HugetlbStat>,
-        #[prost(message, optional, tag = "2")]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub pids: Option<PidsStat>,
-        #[prost(message, optional, tag = "3")]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub cpu: Option<CpuStat>,
-        #[prost(message, optional, tag = "4")]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub memory: Option<MemoryStat>,
-        #[prost(message, optional, tag = "5")]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub blkio: Option<BlkIoStat>,
-        #[prost(message, optional, tag = "6")]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub rdma: Option<RdmaStat>,
-        #[prost(message, repeated, tag = "7")]
-        pub network: Vec<NetworkStat>,
-        #[prost(message, optional, tag = "8")]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub cgroup_stats: Option<CgroupStats>,
-        #[prost(message, optional, tag = "9")]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub memory_oom_control: Option<MemoryOomControl>,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct HugetlbStat {
-        #[prost(uint64, tag = "1")]
-        pub usage: u64,
-        #[prost(uint64, tag = "2")]
-        pub max: u64,
-        #[prost(uint64, tag = "3")]
-        pub failcnt: u64,
-        #[prost(string, tag = "4")]
-        pub pagesize: String,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct PidsStat {
-        #[prost(uint64, tag = "1")]
-        pub current: u64,
-        #[prost(uint64, tag = "2")]
-        pub limit: u64,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct CpuStat {
-        #[prost(message, optional, tag = "1")]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub usage: Option<CpuUsage>,
-        #[prost(message, optional, tag = "2")]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub throttling: Option<Throttle>,
-    }
-
-    /// All values in nanoseconds.
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct CpuUsage {
-        #[prost(uint64, tag = "1")]
-        pub total: u64,
-        #[prost(uint64, tag = "2")]
-        pub kernel: u64,
-        #[prost(uint64, tag = "3")]
-        pub user: u64,
-        #[prost(uint64, repeated, tag = "4")]
-        pub per_cpu: Vec<u64>,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct Throttle {
-        #[prost(uint64, tag = "1")]
-        pub periods: u64,
-        #[prost(uint64, tag = "2")]
-        pub throttled_periods: u64,
-        #[prost(uint64, tag = "3")]
-        pub throttled_time: u64,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct MemoryStat {
-        #[prost(uint64, tag = "1")]
-        pub cache: u64,
-        #[prost(uint64, tag = "2")]
-        pub rss: u64,
-        #[prost(uint64, tag = "3")]
-        pub rss_huge: u64,
-        #[prost(uint64, tag = "4")]
-        pub mapped_file: u64,
-        #[prost(uint64, tag = "5")]
-        pub dirty: u64,
-        #[prost(uint64, tag = "6")]
-        pub writeback: u64,
-        #[prost(uint64, tag = "7")]
-        pub pg_pg_in: u64,
-        #[prost(uint64, tag = "8")]
-        pub pg_pg_out: u64,
-        #[prost(uint64, tag = "9")]
-        pub pg_fault: u64,
-        #[prost(uint64, tag = "10")]
-        pub pg_maj_fault: u64,
-        #[prost(uint64, tag = "11")]
-        pub inactive_anon: u64,
-        #[prost(uint64, tag = "12")]
-        pub active_anon: u64,
-        #[prost(uint64, tag = "13")]
-        pub inactive_file: u64,
-        #[prost(uint64, tag = "14")]
-        pub active_file: u64,
-        #[prost(uint64, tag = "15")]
-        pub unevictable: u64,
-        #[prost(uint64, tag = "16")]
-        pub hierarchical_memory_limit: u64,
-        #[prost(uint64, tag = "17")]
-        pub hierarchical_swap_limit: u64,
-        #[prost(uint64, tag = "18")]
-        pub total_cache: u64,
-        #[prost(uint64, tag = "19")]
-        pub total_rss: u64,
-        #[prost(uint64, tag = "20")]
-        pub total_rss_huge: u64,
-        #[prost(uint64, tag = "21")]
-        pub total_mapped_file: u64,
-        #[prost(uint64, tag = "22")]
-        pub total_dirty: u64,
-        #[prost(uint64, tag = "23")]
-        pub total_writeback: u64,
-        #[prost(uint64, tag = "24")]
-        pub total_pg_pg_in: u64,
-        #[prost(uint64, tag = "25")]
-        pub total_pg_pg_out: u64,
-        #[prost(uint64, tag = "26")]
-        pub total_pg_fault: u64,
-        #[prost(uint64, tag = "27")]
-        pub total_pg_maj_fault: u64,
-        #[prost(uint64, tag = "28")]
-        pub total_inactive_anon: u64,
-        #[prost(uint64, tag = "29")]
-        pub total_active_anon: u64,
-        #[prost(uint64, tag = "30")]
-        pub total_inactive_file: u64,
-        #[prost(uint64, tag = "31")]
-        pub total_active_file: u64,
-        #[prost(uint64, tag = "32")]
-        pub total_unevictable: u64,
-        #[prost(message, optional, tag = "33")]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub usage: Option<MemoryEntry>,
-        #[prost(message, optional, tag = "34")]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub swap: Option<MemoryEntry>,
-        #[prost(message, optional, tag = "35")]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub kernel: Option<MemoryEntry>,
-        #[prost(message, optional, tag = "36")]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub kernel_tcp: Option<MemoryEntry>,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct MemoryEntry {
-        #[prost(uint64, tag = "1")]
-        pub limit: u64,
-        #[prost(uint64, tag = "2")]
-        pub usage: u64,
-        #[prost(uint64, tag = "3")]
-        pub max: u64,
-        #[prost(uint64, tag = "4")]
-        pub failcnt: u64,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct MemoryOomControl {
-        #[prost(uint64, tag = "1")]
-        pub oom_kill_disable: u64,
-        #[prost(uint64, tag = "2")]
-        pub under_oom: u64,
-        #[prost(uint64, tag = "3")]
-        pub oom_kill: u64,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct BlkIoStat {
-        #[prost(message, repeated, tag = "1")]
-        pub io_service_bytes_recursive: Vec<BlkIoEntry>,
-        #[prost(message, repeated, tag = "2")]
-        pub io_serviced_recursive: Vec<BlkIoEntry>,
-        #[prost(message, repeated, tag = "3")]
-        pub io_queued_recursive: Vec<BlkIoEntry>,
-        #[prost(message, repeated, tag = "4")]
-        pub io_service_time_recursive: Vec<BlkIoEntry>,
-        #[prost(message, repeated, tag = "5")]
-        pub io_wait_time_recursive: Vec<BlkIoEntry>,
-        #[prost(message, repeated, tag = "6")]
-        pub io_merged_recursive: Vec<BlkIoEntry>,
-        #[prost(message, repeated, tag = "7")]
-        pub io_time_recursive: Vec<BlkIoEntry>,
-        #[prost(message, repeated, tag = "8")]
-        pub sectors_recursive: Vec<BlkIoEntry>,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct BlkIoEntry {
-        #[prost(string, tag = "1")]
-        pub op: String,
-        #[prost(string, tag = "2")]
-        pub device: String,
-        #[prost(uint64, tag = "3")]
-        pub major: u64,
-        #[prost(uint64, tag = "4")]
-        pub minor: u64,
-        #[prost(uint64, tag = "5")]
-        pub value: u64,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct RdmaStat {
-        #[prost(message, repeated, tag = "1")]
-        pub current: Vec<RdmaEntry>,
-        #[prost(message, repeated, tag = "2")]
-        pub limit: Vec<RdmaEntry>,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct RdmaEntry {
-        #[prost(string, tag = "1")]
-        pub device: String,
-        #[prost(uint32, tag = "2")]
-        pub hca_handles: u32,
-        #[prost(uint32, tag = "3")]
-        pub hca_objects: u32,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct NetworkStat {
-        #[prost(string, tag = "1")]
-        pub name: String,
-        #[prost(uint64, tag = "2")]
-        pub rx_bytes: u64,
-        #[prost(uint64, tag = "3")]
-        pub rx_packets: u64,
-        #[prost(uint64, tag = "4")]
-        pub rx_errors: u64,
-        #[prost(uint64, tag = "5")]
-        pub rx_dropped: u64,
-        #[prost(uint64, tag = "6")]
-        pub tx_bytes: u64,
-        #[prost(uint64, tag = "7")]
-        pub tx_packets: u64,
-        #[prost(uint64, tag = "8")]
-        pub tx_errors: u64,
-        #[prost(uint64, tag = "9")]
-        pub tx_dropped: u64,
-    }
-
-    /// Number of tasks per scheduler state.
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct CgroupStats {
-        #[prost(uint64, tag = "1")]
-        pub nr_sleeping: u64,
-        #[prost(uint64, tag = "2")]
-        pub nr_running: u64,
-        #[prost(uint64, tag = "3")]
-        pub nr_stopped: u64,
-        #[prost(uint64, tag = "4")]
-        pub nr_uninterruptible: u64,
-        #[prost(uint64, tag = "5")]
-        pub nr_io_wait: u64,
-    }
-}
-
-/// `io.containerd.cgroups.v2` (v2/stats/metrics.proto). Tag 3 of `Metrics` is unused upstream.
-pub mod v2 {
-    use serde::Serialize;
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct Metrics {
-        #[prost(message, optional, tag = "1")]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub pids: Option<PidsStat>,
-        #[prost(message, optional, tag = "2")]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub cpu: Option<CpuStat>,
-        #[prost(message, optional, tag = "4")]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub memory: Option<MemoryStat>,
-        #[prost(message, optional, tag = "5")]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub rdma: Option<RdmaStat>,
-        #[prost(message, optional, tag = "6")]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub io: Option<IoStat>,
-        #[prost(message, repeated, tag = "7")]
-        pub hugetlb: Vec<HugeTlbStat>,
-        #[prost(message, optional, tag = "8")]
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub memory_events: Option<MemoryEvents>,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct PidsStat {
-        #[prost(uint64, tag = "1")]
-        pub current: u64,
-        #[prost(uint64, tag = "2")]
-        pub limit: u64,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct CpuStat {
-        #[prost(uint64, tag = "1")]
-        pub usage_usec: u64,
-        #[prost(uint64, tag = "2")]
-        pub user_usec: u64,
-        #[prost(uint64, tag = "3")]
-        pub system_usec: u64,
-        #[prost(uint64, tag = "4")]
-        pub nr_periods: u64,
-        #[prost(uint64, tag = "5")]
-        pub nr_throttled: u64,
-        #[prost(uint64, tag = "6")]
-        pub throttled_usec: u64,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct MemoryStat {
-        #[prost(uint64, tag = "1")]
-        pub anon: u64,
-        #[prost(uint64, tag = "2")]
-        pub file: u64,
-        #[prost(uint64, tag = "3")]
-        pub kernel_stack: u64,
-        #[prost(uint64, tag = "4")]
-        pub slab: u64,
-        #[prost(uint64, tag = "5")]
-        pub sock: u64,
-        #[prost(uint64, tag = "6")]
-        pub shmem: u64,
-        #[prost(uint64, tag = "7")]
-        pub file_mapped: u64,
-        #[prost(uint64, tag = "8")]
-        pub file_dirty: u64,
-        #[prost(uint64, tag = "9")]
-        pub file_writeback: u64,
-        #[prost(uint64, tag = "10")]
-        pub anon_thp: u64,
-        #[prost(uint64, tag = "11")]
-        pub inactive_anon: u64,
-        #[prost(uint64, tag = "12")]
-        pub active_anon: u64,
-        #[prost(uint64, tag = "13")]
-        pub inactive_file: u64,
-        #[prost(uint64, tag = "14")]
-        pub active_file: u64,
-        #[prost(uint64, tag = "15")]
-        pub unevictable: u64,
-        #[prost(uint64, tag = "16")]
-        pub slab_reclaimable: u64,
-        #[prost(uint64, tag = "17")]
-        pub slab_unreclaimable: u64,
-        #[prost(uint64, tag = "18")]
-        pub pgfault: u64,
-        #[prost(uint64, tag = "19")]
-        pub pgmajfault: u64,
-        #[prost(uint64, tag = "20")]
-        pub workingset_refault: u64,
-        #[prost(uint64, tag = "21")]
-        pub workingset_activate: u64,
-        #[prost(uint64, tag = "22")]
-        pub workingset_nodereclaim: u64,
-        #[prost(uint64, tag = "23")]
-        pub pgrefill: u64,
-        #[prost(uint64, tag = "24")]
-        pub pgscan: u64,
-        #[prost(uint64, tag = "25")]
-        pub pgsteal: u64,
-        #[prost(uint64, tag = "26")]
-        pub pgactivate: u64,
-        #[prost(uint64, tag = "27")]
-        pub pgdeactivate: u64,
-        #[prost(uint64, tag = "28")]
-        pub pglazyfree: u64,
-        #[prost(uint64, tag = "29")]
-        pub pglazyfreed: u64,
-        #[prost(uint64, tag = "30")]
-        pub thp_fault_alloc: u64,
-        #[prost(uint64, tag = "31")]
-        pub thp_collapse_alloc: u64,
-        #[prost(uint64, tag = "32")]
-        pub usage: u64,
-        #[prost(uint64, tag = "33")]
-        pub usage_limit: u64,
-        #[prost(uint64, tag = "34")]
-        pub swap_usage: u64,
-        #[prost(uint64, tag = "35")]
-        pub swap_limit: u64,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct MemoryEvents {
-        #[prost(uint64, tag = "1")]
-        pub low: u64,
-        #[prost(uint64, tag = "2")]
-        pub high: u64,
-        #[prost(uint64, tag = "3")]
-        pub max: u64,
-        #[prost(uint64, tag = "4")]
-        pub oom: u64,
-        #[prost(uint64, tag = "5")]
-        pub oom_kill: u64,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct RdmaStat {
-        #[prost(message, repeated, tag = "1")]
-        pub current: Vec<RdmaEntry>,
-        #[prost(message, repeated, tag = "2")]
-        pub limit: Vec<RdmaEntry>,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct RdmaEntry {
-        #[prost(string, tag = "1")]
-        pub device: String,
-        #[prost(uint32, tag = "2")]
-        pub hca_handles: u32,
-        #[prost(uint32, tag = "3")]
-        pub hca_objects: u32,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct IoStat {
-        #[prost(message, repeated, tag = "1")]
-        pub usage: Vec<IoEntry>,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct IoEntry {
-        #[prost(uint64, tag = "1")]
-        pub major: u64,
-        #[prost(uint64, tag = "2")]
-        pub minor: u64,
-        #[prost(uint64, tag = "3")]
-        pub rbytes: u64,
-        #[prost(uint64, tag = "4")]
-        pub wbytes: u64,
-        #[prost(uint64, tag = "5")]
-        pub rios: u64,
-        #[prost(uint64, tag = "6")]
-        pub wios: u64,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message, Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct HugeTlbStat {
-        #[prost(uint64, tag = "1")]
-        pub current: u64,
-        #[prost(uint64, tag = "2")]
-        pub max: u64,
-        #[prost(string, tag = "3")]
-        pub pagesize: String,
+/// Unset message fields are left out, as proto3 JSON does (serde writes them as null; no other
+/// field of these messages can be null).
+fn drop_unset(v: &mut Value) {
+    match v {
+        Value::Object(fields) => {
+            fields.retain(|_, f| !f.is_null());
+            fields.values_mut().for_each(drop_unset);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_unset),
+        _ => {}
     }
 }
 
@@ -645,6 +176,12 @@ mod tests {
         assert_eq!((got.memory_bytes, got.cpu_usage_nanos, got.pids), (None, None, None));
         let mem_without_usage = v1::Metrics { memory: Some(v1::MemoryStat::default()), ..Default::default() };
         assert_eq!(decode(CGROUPS_V1_METRICS, &mem_without_usage.encode_to_vec()).unwrap().memory_bytes, None);
+    }
+
+    #[test]
+    fn names_are_the_generated_types_names() {
+        assert_eq!(v1::Metrics::full_name(), CGROUPS_V1_METRICS);
+        assert_eq!(v2::Metrics::full_name(), CGROUPS_V2_METRICS);
     }
 
     #[test]
