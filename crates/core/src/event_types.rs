@@ -6,10 +6,11 @@
 //! them and lib/events.js revives them: `{"$date": ms}` for timestamps and `{"$bytes": base64}` for
 //! the bytes of nested Anys whose type is unknown.
 //!
-//! The type names are the proto full names the daemon puts in the Any. Image events are declared
-//! in api/events/image.proto but in package `containerd.services.images.v1`, so that is their name.
-//! Sandbox events (api/events/sandbox.proto, containerd 2.x) are not compiled by containerd-client
-//! 0.9, so they are defined here.
+//! The type names are the proto full names the daemon puts in the Any, taken from the generated
+//! types (`prost::Name`). Image events are declared in api/events/image.proto but in package
+//! `containerd.services.images.v1`, so that is their name. Sandbox events (api/events/sandbox.proto,
+//! containerd 2.x) are not compiled by containerd-client 0.9, so they are defined here, with their
+//! `Name` written out as prost-build would generate it.
 
 use super::error::{Code, Error, Result};
 use super::images::millis;
@@ -17,8 +18,10 @@ use base64::Engine;
 use containerd_client::events as ev;
 use containerd_client::services::v1 as images;
 use containerd_client::types::Mount;
-use prost::Message;
+use prost::{Message, Name};
 use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::LazyLock;
 
 /// Decodes a containerd event payload (the Envelope's `event` Any) into JSON for JS.
 ///
@@ -28,9 +31,21 @@ use serde_json::{json, Value};
 /// JSON does. Bytes that do not parse as the named known type are DATA_LOSS.
 pub fn decode_event(type_url: &str, value: &[u8]) -> Result<(String, Option<Value>)> {
     let name = type_url.rsplit('/').next().unwrap_or(type_url);
-    let payload = match name {
-        "containerd.events.ContainerCreate" => {
-            let m: ev::ContainerCreate = parse(name, value)?;
+    let payload = match KNOWN.get(name) {
+        Some(decode) => Some(decode(value)?),
+        None => None,
+    };
+    Ok((name.to_string(), payload))
+}
+
+/// Turns the bytes of one known event type into its JSON.
+type Decode = Box<dyn Fn(&[u8]) -> Result<Value> + Send + Sync>;
+
+/// Every known event type, keyed by its generated type's proto full name (`prost::Name`; the
+/// containerd-client types are generated with type names), so no name is spelled out here.
+static KNOWN: LazyLock<HashMap<String, Decode>> = LazyLock::new(|| {
+    HashMap::from([
+        on(|m: ev::ContainerCreate| {
             let runtime = match m.runtime {
                 Some(r) => {
                     let options = r.options.as_ref().map(any).transpose()?;
@@ -38,62 +53,24 @@ pub fn decode_event(type_url: &str, value: &[u8]) -> Result<(String, Option<Valu
                 }
                 None => None,
             };
-            with(json!({ "id": m.id, "image": m.image }), [("runtime", runtime)])
-        }
-        "containerd.events.ContainerUpdate" => {
-            let m: ev::ContainerUpdate = parse(name, value)?;
-            json!({ "id": m.id, "image": m.image, "labels": m.labels, "snapshotKey": m.snapshot_key })
-        }
-        "containerd.events.ContainerDelete" => {
-            let m: ev::ContainerDelete = parse(name, value)?;
-            json!({ "id": m.id })
-        }
-        "containerd.events.ContentCreate" => {
-            let m: ev::ContentCreate = parse(name, value)?;
-            json!({ "digest": m.digest, "size": m.size })
-        }
-        "containerd.events.ContentDelete" => {
-            let m: ev::ContentDelete = parse(name, value)?;
-            json!({ "digest": m.digest })
-        }
-        "containerd.services.images.v1.ImageCreate" => {
-            let m: images::ImageCreate = parse(name, value)?;
-            json!({ "name": m.name, "labels": m.labels })
-        }
-        "containerd.services.images.v1.ImageUpdate" => {
-            let m: images::ImageUpdate = parse(name, value)?;
-            json!({ "name": m.name, "labels": m.labels })
-        }
-        "containerd.services.images.v1.ImageDelete" => {
-            let m: images::ImageDelete = parse(name, value)?;
-            json!({ "name": m.name })
-        }
-        "containerd.events.NamespaceCreate" => {
-            let m: ev::NamespaceCreate = parse(name, value)?;
-            json!({ "name": m.name, "labels": m.labels })
-        }
-        "containerd.events.NamespaceUpdate" => {
-            let m: ev::NamespaceUpdate = parse(name, value)?;
-            json!({ "name": m.name, "labels": m.labels })
-        }
-        "containerd.events.NamespaceDelete" => {
-            let m: ev::NamespaceDelete = parse(name, value)?;
-            json!({ "name": m.name })
-        }
-        "containerd.events.SnapshotPrepare" => {
-            let m: ev::SnapshotPrepare = parse(name, value)?;
-            json!({ "key": m.key, "parent": m.parent, "snapshotter": m.snapshotter })
-        }
-        "containerd.events.SnapshotCommit" => {
-            let m: ev::SnapshotCommit = parse(name, value)?;
-            json!({ "key": m.key, "name": m.name, "snapshotter": m.snapshotter })
-        }
-        "containerd.events.SnapshotRemove" => {
-            let m: ev::SnapshotRemove = parse(name, value)?;
-            json!({ "key": m.key, "snapshotter": m.snapshotter })
-        }
-        "containerd.events.TaskCreate" => {
-            let m: ev::TaskCreate = parse(name, value)?;
+            Ok(with(json!({ "id": m.id, "image": m.image }), [("runtime", runtime)]))
+        }),
+        on(|m: ev::ContainerUpdate| {
+            Ok(json!({ "id": m.id, "image": m.image, "labels": m.labels, "snapshotKey": m.snapshot_key }))
+        }),
+        on(|m: ev::ContainerDelete| Ok(json!({ "id": m.id }))),
+        on(|m: ev::ContentCreate| Ok(json!({ "digest": m.digest, "size": m.size }))),
+        on(|m: ev::ContentDelete| Ok(json!({ "digest": m.digest }))),
+        on(|m: images::ImageCreate| Ok(json!({ "name": m.name, "labels": m.labels }))),
+        on(|m: images::ImageUpdate| Ok(json!({ "name": m.name, "labels": m.labels }))),
+        on(|m: images::ImageDelete| Ok(json!({ "name": m.name }))),
+        on(|m: ev::NamespaceCreate| Ok(json!({ "name": m.name, "labels": m.labels }))),
+        on(|m: ev::NamespaceUpdate| Ok(json!({ "name": m.name, "labels": m.labels }))),
+        on(|m: ev::NamespaceDelete| Ok(json!({ "name": m.name }))),
+        on(|m: ev::SnapshotPrepare| Ok(json!({ "key": m.key, "parent": m.parent, "snapshotter": m.snapshotter }))),
+        on(|m: ev::SnapshotCommit| Ok(json!({ "key": m.key, "name": m.name, "snapshotter": m.snapshotter }))),
+        on(|m: ev::SnapshotRemove| Ok(json!({ "key": m.key, "snapshotter": m.snapshotter }))),
+        on(|m: ev::TaskCreate| {
             let base = json!({
                 "containerId": m.container_id,
                 "bundle": m.bundle,
@@ -101,63 +78,37 @@ pub fn decode_event(type_url: &str, value: &[u8]) -> Result<(String, Option<Valu
                 "checkpoint": m.checkpoint,
                 "pid": m.pid,
             });
-            with(base, [("io", m.io.as_ref().map(task_io))])
-        }
-        "containerd.events.TaskStart" => {
-            let m: ev::TaskStart = parse(name, value)?;
-            json!({ "containerId": m.container_id, "pid": m.pid })
-        }
-        "containerd.events.TaskDelete" => {
-            let m: ev::TaskDelete = parse(name, value)?;
+            Ok(with(base, [("io", m.io.as_ref().map(task_io))]))
+        }),
+        on(|m: ev::TaskStart| Ok(json!({ "containerId": m.container_id, "pid": m.pid }))),
+        on(|m: ev::TaskDelete| {
             let base = json!({ "containerId": m.container_id, "pid": m.pid, "exitStatus": m.exit_status, "id": m.id });
-            with(base, [("exitedAt", m.exited_at.map(date))])
-        }
-        "containerd.events.TaskIO" => task_io(&parse::<ev::TaskIo>(name, value)?),
-        "containerd.events.TaskExit" => {
-            let m: ev::TaskExit = parse(name, value)?;
+            Ok(with(base, [("exitedAt", m.exited_at.map(date))]))
+        }),
+        on(|m: ev::TaskIo| Ok(task_io(&m))),
+        on(|m: ev::TaskExit| {
             let base = json!({ "containerId": m.container_id, "id": m.id, "pid": m.pid, "exitStatus": m.exit_status });
-            with(base, [("exitedAt", m.exited_at.map(date))])
-        }
-        "containerd.events.TaskOOM" => {
-            let m: ev::TaskOom = parse(name, value)?;
-            json!({ "containerId": m.container_id })
-        }
-        "containerd.events.TaskExecAdded" => {
-            let m: ev::TaskExecAdded = parse(name, value)?;
-            json!({ "containerId": m.container_id, "execId": m.exec_id })
-        }
-        "containerd.events.TaskExecStarted" => {
-            let m: ev::TaskExecStarted = parse(name, value)?;
-            json!({ "containerId": m.container_id, "execId": m.exec_id, "pid": m.pid })
-        }
-        "containerd.events.TaskPaused" => {
-            let m: ev::TaskPaused = parse(name, value)?;
-            json!({ "containerId": m.container_id })
-        }
-        "containerd.events.TaskResumed" => {
-            let m: ev::TaskResumed = parse(name, value)?;
-            json!({ "containerId": m.container_id })
-        }
-        "containerd.events.TaskCheckpointed" => {
-            let m: ev::TaskCheckpointed = parse(name, value)?;
-            json!({ "containerId": m.container_id, "checkpoint": m.checkpoint })
-        }
-        "containerd.events.SandboxCreate" => {
-            let m: sandbox::SandboxCreate = parse(name, value)?;
-            json!({ "sandboxId": m.sandbox_id })
-        }
-        "containerd.events.SandboxStart" => {
-            let m: sandbox::SandboxStart = parse(name, value)?;
-            json!({ "sandboxId": m.sandbox_id })
-        }
-        "containerd.events.SandboxExit" => {
-            let m: sandbox::SandboxExit = parse(name, value)?;
+            Ok(with(base, [("exitedAt", m.exited_at.map(date))]))
+        }),
+        on(|m: ev::TaskOom| Ok(json!({ "containerId": m.container_id }))),
+        on(|m: ev::TaskExecAdded| Ok(json!({ "containerId": m.container_id, "execId": m.exec_id }))),
+        on(|m: ev::TaskExecStarted| Ok(json!({ "containerId": m.container_id, "execId": m.exec_id, "pid": m.pid }))),
+        on(|m: ev::TaskPaused| Ok(json!({ "containerId": m.container_id }))),
+        on(|m: ev::TaskResumed| Ok(json!({ "containerId": m.container_id }))),
+        on(|m: ev::TaskCheckpointed| Ok(json!({ "containerId": m.container_id, "checkpoint": m.checkpoint }))),
+        on(|m: sandbox::SandboxCreate| Ok(json!({ "sandboxId": m.sandbox_id }))),
+        on(|m: sandbox::SandboxStart| Ok(json!({ "sandboxId": m.sandbox_id }))),
+        on(|m: sandbox::SandboxExit| {
             let base = json!({ "sandboxId": m.sandbox_id, "exitStatus": m.exit_status });
-            with(base, [("exitedAt", m.exited_at.map(date))])
-        }
-        _ => return Ok((name.to_string(), None)),
-    };
-    Ok((name.to_string(), Some(payload)))
+            Ok(with(base, [("exitedAt", m.exited_at.map(date))]))
+        }),
+    ])
+});
+
+/// One entry of `KNOWN`: `M`'s full name, and its bytes parsed as `M` and mapped by `to_json`.
+fn on<M: Message + Name + Default + 'static>(to_json: fn(M) -> Result<Value>) -> (String, Decode) {
+    let name = M::full_name();
+    (name.clone(), Box::new(move |value| to_json(parse(&name, value)?)))
 }
 
 /// The daemon sent bytes that do not parse as the type it named: the data is damaged.
@@ -230,6 +181,17 @@ mod sandbox {
         #[prost(message, optional, tag = "3")]
         pub exited_at: Option<prost_types::Timestamp>,
     }
+
+    /// What prost-build's type names would generate: the proto's package and message names.
+    macro_rules! named {
+        ($($t:ident),*) => {$(
+            impl prost::Name for $t {
+                const NAME: &'static str = stringify!($t);
+                const PACKAGE: &'static str = "containerd.events";
+            }
+        )*};
+    }
+    named!(SandboxCreate, SandboxStart, SandboxExit);
 }
 
 #[cfg(test)]
@@ -416,6 +378,13 @@ mod tests {
             let (_, payload) = decode_event(name, &[]).unwrap();
             assert!(payload.is_some_and(|p| p.is_object()), "{name}");
         }
+    }
+
+    #[test]
+    fn the_table_has_one_entry_per_type() {
+        // HashMap::from keeps the last of two equal names; 28 types must give 28 entries.
+        assert_eq!(KNOWN.len(), 28);
+        assert_eq!(sandbox::SandboxExit::full_name(), "containerd.events.SandboxExit");
     }
 
     #[test]
