@@ -176,6 +176,11 @@ impl Client {
         if let Ok(mut channel) = self.conn.channel.write() {
             channel.take();
         }
+        // Execs never started: their FIFOs' placeholder writers would keep the caller's read
+        // ends (and so its event loop) open for good.
+        let pending: Vec<PreparedIo> =
+            self.conn.pending_io.lock().map(|mut map| map.drain().map(|(_, io)| io).collect()).unwrap_or_default();
+        pending.into_iter().for_each(PreparedIo::abandon);
     }
 
     /// How many gRPC calls this connection has started (all namespace views together).
@@ -231,6 +236,14 @@ impl Client {
     pub(crate) fn take_pending_io(&self, container_id: &str, exec_id: &str) -> Option<PreparedIo> {
         let key = format!("{}/{container_id}/{exec_id}", self.namespace);
         self.conn.pending_io.lock().ok().and_then(|mut map| map.remove(&key))
+    }
+
+    /// The stdio of every exec of `container_id` not started yet (its task is going away).
+    pub(crate) fn take_pending_io_of(&self, container_id: &str) -> Vec<PreparedIo> {
+        let prefix = format!("{}/{container_id}/", self.namespace);
+        let Ok(mut map) = self.conn.pending_io.lock() else { return Vec::new() };
+        let keys: Vec<String> = map.keys().filter(|k| k.starts_with(&prefix)).cloned().collect();
+        keys.iter().filter_map(|k| map.remove(k)).collect()
     }
 
     /// Classifies a failed streaming call (no deadline applies to those).
