@@ -124,7 +124,19 @@ impl Client {
         if let Some(io) = self.take_pending_io(container_id, exec_id) {
             io.release();
         }
-        Ok(started?.pid)
+        match started {
+            Ok(reply) => Ok(reply.pid),
+            // The shim answers UNKNOWN ("cannot start a running process"): a state problem.
+            Err(e) if e.code == Code::Unknown => match self.task_state(container_id, exec_id, cancel).await {
+                Ok(state) if state.status != "created" => Err(Error {
+                    code: Code::FailedPrecondition,
+                    message: format!("{what}: the process is {}; a process starts only once", state.status),
+                    details: e.details,
+                }),
+                _ => Err(e),
+            },
+            Err(e) => Err(e),
+        }
     }
 
     /// Waits for the process to exit; returns at once if it already has (the daemon keeps the
@@ -169,7 +181,11 @@ impl Client {
         let what = format!("delete task {container_id:?}");
         let request = DeleteTaskRequest { container_id: container_id.to_string() };
         match self.long_unary(&what, cancel, |ch| async move { tasks(ch).delete(self.request(request)).await }).await {
-            Ok(reply) => Ok(ExitStatus { code: reply.exit_status, exited_at: millis(reply.exited_at) }),
+            Ok(reply) => {
+                // Its execs are gone with it: close the FIFOs of those never started.
+                self.take_pending_io_of(container_id).into_iter().for_each(super::stdio::PreparedIo::abandon);
+                Ok(ExitStatus { code: reply.exit_status, exited_at: millis(reply.exited_at) })
+            }
             // containerd 1.6 answers UNKNOWN for a task that is still running; say what it is.
             Err(e) if e.code == Code::Unknown => match self.task_state(container_id, "", cancel).await {
                 Ok(state) if state.status != "stopped" => Err(Error {
