@@ -36,6 +36,15 @@ impl Cancel {
     }
 }
 
+impl Cancel {
+    /// A token cancelled with this one (if any) or by itself: for a part of an operation that has
+    /// a deadline of its own, so that it ends through its usual cancellation path (and cleanup).
+    pub fn child(&self) -> (Cancel, CancellationToken) {
+        let token = self.0.as_ref().map_or_else(CancellationToken::new, CancellationToken::child_token);
+        (Cancel(Some(token.clone())), token)
+    }
+}
+
 /// Runs `fut` with an optional deadline; `on_elapsed` builds the error when it passes.
 pub async fn with_deadline<T>(
     timeout: Option<Duration>,

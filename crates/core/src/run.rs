@@ -123,25 +123,33 @@ impl Client {
     }
 
     async fn run_steps(&self, id: &str, options: &RunOptions, made: &mut Made, cancel: &Cancel) -> Result<RunOutput> {
-        // The image and the container are resolved once and handed down the pipeline.
-        let image = &options.container.image;
-        let image = match self.get_image(image, cancel).await {
-            Ok(record) => record,
-            Err(e) if e.code == Code::NotFound => match &options.pull {
-                // Boxed: the pull's state machine is large; keep it off this future.
-                Some(pull) => Box::pin(self.pull(image, pull.clone(), cancel)).await?,
-                None => return Err(e),
-            },
+        // `timeout` covers the whole run, the pull and the setup included: they end through
+        // their own cancellation (the pull removes what it made) when it passes.
+        let deadline = options.timeout.map(|t| tokio::time::Instant::now() + t);
+        let (setup_cancel, setup_token) = cancel.child();
+        let timer = deadline.map(|at| {
+            let token = setup_token.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep_until(at).await;
+                token.cancel();
+            })
+        });
+        let setup = self.run_setup(id, options, made, &setup_cancel).await;
+        if let Some(timer) = timer {
+            timer.abort();
+        }
+        let fds = match setup {
+            Ok(fds) => fds,
+            Err(e) if e.code == Code::Cancelled && setup_token.is_cancelled() && !cancel.is_cancelled() => {
+                let ms = options.timeout.map_or(0, |t| t.as_millis());
+                let step = e.message.split_once(": the operation was aborted").map_or("setup", |(step, _)| step);
+                return Err(Error::new(
+                    Code::DeadlineExceeded,
+                    format!("run: the process did not start within timeoutMs ({ms} ms); stopped during: {step}"),
+                ));
+            }
             Err(e) => return Err(e),
         };
-        let mut container = options.container.clone();
-        // The pull may have normalised the name (busybox → docker.io/library/busybox:latest).
-        container.image = image.name.clone();
-        let container = Box::pin(self.create_container_from(id, container, Some(image), cancel)).await?;
-        made.container = Some(container.clone());
-        let stdio = StdioMode::Pipe { stdin: options.input.is_some() };
-        let (_, fds) = Box::pin(self.create_task_for(&container, &stdio, cancel)).await?;
-        made.task = true;
         let PipeFds { stdin, stdout, stderr } = fds;
         let (stdout, stderr, stdin) = (owned(stdout), owned(stderr), owned(stdin));
         let (out, err) = (Buffer::default(), Buffer::default());
@@ -161,8 +169,8 @@ impl Client {
                 let _ = client.close_stdin(&id, "", &Cancel::none()).await;
             });
         }
-        let waited = match options.timeout {
-            Some(limit) => tokio::time::timeout(limit, self.wait_process(id, "", cancel)).await.ok(),
+        let waited = match deadline {
+            Some(at) => tokio::time::timeout_at(at, self.wait_process(id, "", cancel)).await.ok(),
             None => Some(self.wait_process(id, "", cancel).await),
         };
         let (exit, timed_out) = match waited {
@@ -177,6 +185,31 @@ impl Client {
             // Still open after the grace period: keep what arrived; deleting the task closes it.
         }
         Ok(RunOutput { exit, stdout: take(&out), stderr: take(&err), timed_out })
+    }
+
+    /// Pull if missing, create the container and the task (not started): what may take long
+    /// before the process runs.
+    async fn run_setup(&self, id: &str, options: &RunOptions, made: &mut Made, cancel: &Cancel) -> Result<PipeFds> {
+        // The image and the container are resolved once and handed down the pipeline.
+        let image = &options.container.image;
+        let image = match self.get_image(image, cancel).await {
+            Ok(record) => record,
+            Err(e) if e.code == Code::NotFound => match &options.pull {
+                // Boxed: the pull's state machine is large; keep it off this future.
+                Some(pull) => Box::pin(self.pull(image, pull.clone(), cancel)).await?,
+                None => return Err(e),
+            },
+            Err(e) => return Err(e),
+        };
+        let mut container = options.container.clone();
+        // The pull may have normalised the name (busybox → docker.io/library/busybox:latest).
+        container.image = image.name.clone();
+        let container = Box::pin(self.create_container_from(id, container, Some(image), cancel)).await?;
+        made.container = Some(container.clone());
+        let stdio = StdioMode::Pipe { stdin: options.input.is_some() };
+        let (_, fds) = Box::pin(self.create_task_for(&container, &stdio, cancel)).await?;
+        made.task = true;
+        Ok(fds)
     }
 }
 
