@@ -90,7 +90,7 @@ impl Client {
                 _ = token.cancelled() => Err(Error::cancelled("subscribe")),
                 out = client.pump_events(channel, request, &sentinel, &tx, &ready_tx) => out,
             };
-            if let Err(e) = outcome {
+            if let Err(e) = outcome.map_err(filter_error) {
                 let _ = ready_tx.send(Readiness::Failed(e.clone()));
                 if e.code != Code::Cancelled {
                     let _ = tx.send(Err(e)).await;
@@ -165,6 +165,17 @@ impl Client {
                 return;
             }
         }
+    }
+}
+
+/// containerd 1.6 ends a subscription whose filters do not parse with an UNKNOWN status ("failed
+/// parsing subscription filters"); listing calls answer INVALID_ARGUMENT for the same mistake.
+fn filter_error(e: Error) -> Error {
+    let text = format!("{} {}", e.message, e.details.as_deref().unwrap_or_default()).to_ascii_lowercase();
+    if e.code == Code::Unknown && text.contains("filter") {
+        Error { code: Code::InvalidArgument, ..e }
+    } else {
+        e
     }
 }
 

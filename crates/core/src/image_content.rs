@@ -6,7 +6,7 @@ use super::client::Client;
 use super::error::{Code, Error, Result};
 use super::images::{Descriptor, ImageRecord};
 use super::leases::lease_id;
-use super::manifest::{chain_ids, choose_manifest, diff_ids, is_index, parse_manifest};
+use super::manifest::{chain_ids, choose_manifest, diff_ids, index_platforms, is_index, parse_manifest};
 use super::platform::Platform;
 use super::progress::Progress;
 use super::tracked::Tracked;
@@ -44,14 +44,46 @@ impl Client {
         let mut manifest = image.target.clone();
         let mut bytes = self.content_read(&manifest.digest, manifest.size).await.map_err(|e| missing(&what, e))?;
         if is_index(&manifest.media_type) {
-            manifest = choose_manifest(&bytes, &platform, &what)?.0;
-            bytes = self.content_read(&manifest.digest, manifest.size).await.map_err(|e| missing(&what, e))?;
+            let index = bytes;
+            manifest = choose_manifest(&index, &platform, &what)?.0;
+            bytes = match self.content_read(&manifest.digest, manifest.size).await {
+                Ok(bytes) => bytes,
+                Err(e) if e.code == Code::NotFound => {
+                    return Err(self
+                        .platform_missing(&what, &index, &platform)
+                        .await
+                        .unwrap_or_else(|| missing(&what, e)))
+                }
+                Err(e) => return Err(e),
+            };
             documents.push(manifest.clone());
         }
         let (config, layers, _) = parse_manifest(&bytes, &what)?;
         let config_bytes = self.content_read(&config.digest, config.size).await.map_err(|e| missing(&what, e))?;
         let diff_ids = diff_ids(&config_bytes, layers.len(), &what)?;
         Ok(Resolved { documents, config, config_bytes, layers, diff_ids })
+    }
+
+    /// When an index's manifest for `platform` is not in the store but another platform's is (the
+    /// image was pulled for another platform): a FailedPrecondition naming both. `None` when no
+    /// platform's manifest is there (then the image is simply incomplete).
+    async fn platform_missing(&self, what: &str, index: &[u8], platform: &Platform) -> Option<Error> {
+        let mut present = Vec::new();
+        for (name, desc) in index_platforms(index) {
+            if matches!(self.content_info(&desc.digest).await, Ok(Some(_))) {
+                present.push(name);
+            }
+        }
+        (!present.is_empty()).then(|| {
+            Error::new(
+                Code::FailedPrecondition,
+                format!(
+                    "{what}: no content for platform {platform} in the store (it was pulled for {}); \
+                     pull it with platform {platform}",
+                    present.join(", ")
+                ),
+            )
+        })
     }
 
     /// Compressed bytes of index, manifest, config and layers for one platform.
@@ -62,7 +94,14 @@ impl Client {
 
     /// Whether this host's layers of the image are unpacked in `snapshotter`.
     pub async fn image_is_unpacked(&self, name: &str, snapshotter: &str, cancel: &Cancel) -> Result<bool> {
-        let r = self.resolve_image(name, None, cancel).await?;
+        let r = match self.resolve_image(name, None, cancel).await {
+            Ok(r) => r,
+            // Pulled for another platform only: nothing of this host's platform can be unpacked.
+            Err(e) if e.code == Code::FailedPrecondition && e.message.contains("no content for platform") => {
+                return Ok(false)
+            }
+            Err(e) => return Err(e),
+        };
         match chain_ids(&r.diff_ids).last() {
             Some(top) => self.snapshot_exists(snapshotter, top).await,
             None => Ok(true),

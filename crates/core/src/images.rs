@@ -90,6 +90,22 @@ fn candidate_names(name: &str) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// The NotFound to report for `name`; a name that is not even a valid reference says so instead
+/// (`getImage('Bad Ref!')` is a mistake in the argument, not a missing image).
+fn not_found(name: &str, last: Option<Error>) -> Error {
+    if let Err(invalid) = Reference::parse(name) {
+        if !is_digest(name) {
+            return invalid;
+        }
+    }
+    last.unwrap_or_else(|| Error::new(Code::NotFound, format!("image {name:?} not found")))
+}
+
+/// `sha256:` and 64 hex digits: an image's target digest rather than a name.
+pub(crate) fn is_digest(name: &str) -> bool {
+    name.strip_prefix("sha256:").is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 impl Client {
     pub async fn get_image(&self, name: &str, cancel: &Cancel) -> Result<ImageRecord> {
         let mut last = None;
@@ -110,7 +126,7 @@ impl Client {
                 Err(e) => return Err(e),
             }
         }
-        Err(last.unwrap_or_else(|| Error::new(Code::NotFound, format!("image {name:?} not found"))))
+        Err(not_found(name, last))
     }
 
     pub async fn list_images(&self, filters: Vec<String>, cancel: &Cancel) -> Result<Vec<ImageRecord>> {
@@ -124,6 +140,13 @@ impl Client {
 
     /// Deletes an image record; `sync` waits for the garbage collector to finish.
     pub async fn delete_image(&self, name: &str, sync: bool, cancel: &Cancel) -> Result<()> {
+        if is_digest(name) {
+            return self.delete_image_by_digest(name, sync, cancel).await;
+        }
+        self.delete_image_named(name, sync, cancel).await
+    }
+
+    async fn delete_image_named(&self, name: &str, sync: bool, cancel: &Cancel) -> Result<()> {
         let mut last = None;
         for candidate in candidate_names(name)? {
             let what = format!("delete image {candidate:?}");
@@ -140,7 +163,30 @@ impl Client {
                 Err(e) => return Err(e),
             }
         }
-        Err(last.unwrap_or_else(|| Error::new(Code::NotFound, format!("image {name:?} not found"))))
+        Err(not_found(name, last))
+    }
+
+    /// `deleteImage('sha256:…')`: the one image record whose target is that digest. Several names
+    /// on one digest are refused (like `docker rmi`), naming them: delete those by name.
+    async fn delete_image_by_digest(&self, digest: &str, sync: bool, cancel: &Cancel) -> Result<()> {
+        let names: Vec<String> = self
+            .list_images(vec![format!("target.digest=={digest}")], cancel)
+            .await?
+            .into_iter()
+            .map(|i| i.name)
+            .collect();
+        match names.as_slice() {
+            [] => Err(Error::new(Code::NotFound, format!("delete image {digest}: no image has this digest"))),
+            [one] => self.delete_image_named(one, sync, cancel).await,
+            many => Err(Error::new(
+                Code::FailedPrecondition,
+                format!(
+                    "delete image {digest}: {} images have this digest ({}); delete them by name",
+                    many.len(),
+                    many.join(", ")
+                ),
+            )),
+        }
     }
 
     /// Creates the image record, or points an existing one at the new target (and sets `labels`).

@@ -57,6 +57,23 @@ pub fn choose_manifest(index: &[u8], platform: &Platform, what: &str) -> Result<
     Ok((chosen, labels))
 }
 
+/// Every manifest of an index that names its platform, as (`os/arch[/variant]`, descriptor).
+pub fn index_platforms(index: &[u8]) -> Vec<(String, Descriptor)> {
+    let Ok(index) = ImageIndex::from_reader(index) else { return Vec::new() };
+    index
+        .manifests()
+        .iter()
+        .filter_map(|m| {
+            let p = m.platform().as_ref()?;
+            let name = match p.variant() {
+                Some(v) => format!("{}/{}/{v}", p.os(), p.architecture()),
+                None => format!("{}/{}", p.os(), p.architecture()),
+            };
+            Some((name, descriptor(m)))
+        })
+        .collect()
+}
+
 /// A manifest's config and layers, and its GC labels for them.
 pub fn parse_manifest(bytes: &[u8], what: &str) -> Result<(Descriptor, Vec<Descriptor>, HashMap<String, String>)> {
     let manifest = ImageManifest::from_reader(bytes).map_err(|e| invalid(what, e))?;

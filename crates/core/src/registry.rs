@@ -108,7 +108,9 @@ impl Registry {
     /// GET a manifest or index by tag or digest.
     pub async fn manifest(&self, object: &str) -> Result<Fetched> {
         let url = format!("{}/v2/{}/manifests/{}", self.base, self.repository, object);
-        let what = format!("resolve {}/{}:{object}", self.host, self.repository);
+        // A digest pins with '@' (name@sha256:…), a tag with ':'.
+        let sep = if object.contains(':') { '@' } else { ':' };
+        let what = format!("resolve {}/{}{sep}{object}", self.host, self.repository);
         let accept = [MEDIA_OCI_INDEX, MEDIA_DOCKER_LIST, MEDIA_OCI_MANIFEST, MEDIA_DOCKER_MANIFEST].join(", ");
         let response = self.send(&what, || self.http.get(&url).header(ACCEPT, &accept)).await?;
         let media_type = response
