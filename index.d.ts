@@ -330,8 +330,9 @@ export interface RunOptions extends Omit<ContainerOptions, 'image' | 'args'> {
   pull?: boolean | Omit<PullOptions, 'onProgress' | 'signal'>
   /** Written to stdin, then stdin is closed. */
   input?: string | Buffer
-  /** SIGKILL after this long, clean up, then reject with a DeadlineExceededError whose
-   *  `stdout`/`stderr` hold the output captured so far. */
+  /** The whole run's budget, from the call: a pull or setup still going when it passes is
+   *  aborted and cleaned up (DeadlineExceededError); a process still running is killed with
+   *  SIGKILL, cleaned up, and the DeadlineExceededError's `stdout`/`stderr` hold its output so far. */
   timeoutMs?: number
   signal?: AbortSignal
 }
@@ -467,3 +468,11 @@ export declare class InternalError extends ContainerdError { code: 'INTERNAL' }
 export declare class UnknownError extends ContainerdError { code: 'UNKNOWN' }
 export declare class AbortedError extends ContainerdError { code: 'ABORTED' }
 export declare class OutOfRangeError extends ContainerdError { code: 'OUT_OF_RANGE' }
+
+/**
+ * The HTTP status a server should answer for an error: NotFound 404, AlreadyExists and
+ * FailedPrecondition 409, InvalidArgument 400, Unauthenticated 401, PermissionDenied 403,
+ * ResourceExhausted 429, Unavailable 503, DeadlineExceeded 504; anything else (including
+ * errors that are not ContainerdErrors) 500.
+ */
+export declare function httpStatus(err: unknown): 400 | 401 | 403 | 404 | 409 | 429 | 500 | 503 | 504

@@ -71,7 +71,26 @@ function optionalPem(value, name) {
   throw new InvalidArgumentError(`${name} must be PEM contents as a string or Buffer, got ${describe(value)}`)
 }
 
+/**
+ * Rejects option names outside `names` (a misspelt `{ timeout: 5 }` would otherwise be ignored
+ * without a word). Returns `value`.
+ */
+function known(value, name, names) {
+  for (const key of Object.keys(value)) {
+    if (!names.includes(key)) {
+      throw new InvalidArgumentError(`${name}.${key} is not a known option; known: ${names.join(', ')}`)
+    }
+  }
+  return value
+}
+
+/** Options that take only `signal`. */
+function signalOnly(options, name = 'options') {
+  return known(optionalObject(options, name), name, ['signal'])
+}
+
 module.exports = {
+  known, signalOnly,
   optionalObject, string, optionalString, optionalNumber, optionalBoolean, optionalPositiveInteger, optionalStrings,
   stringRecord, optionalPem,
 }

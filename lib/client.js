@@ -22,8 +22,8 @@ class Client {
 
   /** @param {import('../index').ConnectOptions} [options] */
   static async connect(options) {
-    const o = check.optionalObject(options, 'options')
-    const tls = o.tls === undefined ? undefined : check.optionalObject(o.tls, 'options.tls')
+    const o = check.known(check.optionalObject(options, 'options'), 'options', ['address', 'namespace', 'timeoutMs', 'tls', 'signal'])
+    const tls = o.tls === undefined ? undefined : check.known(check.optionalObject(o.tls, 'options.tls'), 'options.tls', ['ca', 'cert', 'key', 'serverName'])
     const nativeOptions = {
       address: check.optionalString(o.address, 'options.address'),
       namespace: check.optionalString(o.namespace, 'options.namespace'),
@@ -57,13 +57,13 @@ class Client {
     return new Client(INTERNAL, callSync(() => this.#native.withNamespace(namespace)))
   }
 
-  version(options) {
-    const { signal } = check.optionalObject(options, 'options')
+  async version(options) {
+    const { signal } = check.signalOnly(options)
     return call('version', signal, (h) => this.#native.version(h))
   }
 
-  plugins(options) {
-    const { signal } = check.optionalObject(options, 'options')
+  async plugins(options) {
+    const { signal } = check.signalOnly(options)
     return call('plugins', signal, (h) => this.#native.plugins(h))
   }
 
@@ -75,21 +75,21 @@ class Client {
     return this.close()
   }
 
-  listNamespaces(options) {
-    const { signal } = check.optionalObject(options, 'options')
+  async listNamespaces(options) {
+    const { signal } = check.signalOnly(options)
     return call('list namespaces', signal, (h) => this.#native.listNamespaces(h))
   }
 
   async createNamespace(name, labels, options) {
     check.string(name, 'name')
     check.stringRecord(labels, 'labels')
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     await call('create namespace', signal, (h) => this.#native.createNamespace(name, labels, h))
   }
 
   async deleteNamespace(name, options) {
     check.string(name, 'name')
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     await call('delete namespace', signal, (h) => this.#native.deleteNamespace(name, h))
   }
 
@@ -107,13 +107,13 @@ class Client {
 
   async getImage(name, options) {
     check.string(name, 'name')
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     return new (images().Image)(this.#native, await call('get image', signal, (h) => this.#native.getImage(name, h)))
   }
 
   async listImages(filters, options) {
     check.optionalStrings(filters, 'filters')
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     const list = JSON.parse(await call('list images', signal, (h) => this.#native.listImages(filters, h)))
     const { Image } = images()
     return list.map((info) => new Image(this.#native, info))
@@ -128,13 +128,13 @@ class Client {
 
   async getContainer(id, options) {
     check.string(id, 'id')
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     return new (containers().Container)(this.#native, await call('get container', signal, (h) => this.#native.getContainer(id, h)))
   }
 
   async listContainers(filters, options) {
     check.optionalStrings(filters, 'filters')
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     const list = JSON.parse(await call('list containers', signal, (h) => this.#native.listContainers(filters, h)))
     const { Container } = containers()
     return list.map((info) => new Container(this.#native, info))
@@ -149,7 +149,7 @@ class Client {
     const { id, pull, input, timeoutMs, signal, ...rest } = o
     const container = containers().containerOptions({ ...rest, image, args })
     let pullOptions
-    if (pull !== undefined && typeof pull !== 'boolean') pullOptions = nativePullOptions(pull)
+    if (pull !== undefined && typeof pull !== 'boolean') pullOptions = nativePullOptions(pull, 'options.pull', [])
     const native = {
       container,
       id: check.optionalString(id, 'options.id'),
@@ -173,7 +173,7 @@ class Client {
    * `await stream.ready` before acting on what you want to observe.
    */
   subscribe(options) {
-    const o = check.optionalObject(options, 'options')
+    const o = check.known(check.optionalObject(options, 'options'), 'options', ['filters', 'allNamespaces', 'queueLimit', 'signal'])
     const filters = check.optionalStrings(o.filters, 'options.filters')
     const all = check.optionalBoolean(o.allNamespaces, 'options.allNamespaces')
     const limit = check.optionalPositiveInteger(o.queueLimit, 'options.queueLimit')
@@ -183,7 +183,7 @@ class Client {
   }
 
   async listTasks(options) {
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     const list = await call('list tasks', signal, (h) => this.#native.listTasks(h))
     return list.map((t) => {
       const out = { id: t.id, pid: t.pid, status: t.status }
@@ -194,7 +194,7 @@ class Client {
 
   async deleteImage(name, options) {
     check.string(name, 'name')
-    const o = check.optionalObject(options, 'options')
+    const o = check.known(check.optionalObject(options, 'options'), 'options', ['sync', 'signal'])
     const sync = check.optionalBoolean(o.sync, 'options.sync')
     await call('delete image', o.signal, (h) => this.#native.deleteImage(name, sync, h))
   }
@@ -243,9 +243,10 @@ function networkInfo(n) {
 }
 
 /** PullOptions → the native shape (onProgress and signal are handled by the caller). */
-function nativePullOptions(options) {
-  const o = check.optionalObject(options, 'options')
-  const tls = o.tls === undefined ? undefined : check.optionalObject(o.tls, 'options.tls')
+function nativePullOptions(options, name = 'options', extra = ['onProgress', 'signal']) {
+  const o = check.optionalObject(options, name)
+  check.known(o, name, ['platform', 'plainHttp', 'maxConcurrentDownloads', 'labels', 'tls', 'auth', 'unpack', 'snapshotter', ...extra])
+  const tls = o.tls === undefined ? undefined : check.known(check.optionalObject(o.tls, `${name}.tls`), `${name}.tls`, ['ca', 'insecureSkipVerify'])
   return {
     platform: check.optionalString(o.platform, 'options.platform'),
     plainHttp: check.optionalBoolean(o.plainHttp, 'options.plainHttp'),
@@ -274,12 +275,15 @@ function progressCallback(onProgress) {
   if (onProgress === undefined) return undefined
   if (typeof onProgress !== 'function') throw new InvalidArgumentError('options.onProgress must be a function')
   let delivered
+  let warned = false
   const done = new Promise((resolve) => { delivered = resolve })
   const callback = (report) => {
     try {
       onProgress(report)
     } catch (err) {
-      process.emitWarning(`containerd-napi: onProgress threw: ${err?.stack ?? err}`)
+      // Once per pull: a callback that throws usually throws on every report.
+      if (!warned) process.emitWarning(`containerd-napi: onProgress threw (reported once per pull): ${err?.stack ?? err}`)
+      warned = true
     }
     if (report.phase === 'done') delivered()
   }
@@ -289,7 +293,7 @@ function progressCallback(onProgress) {
 /** `{ username, password }` or `{ token }`. */
 function registryAuth(auth) {
   if (auth === undefined) return undefined
-  check.optionalObject(auth, 'options.auth')
+  check.known(check.optionalObject(auth, 'options.auth'), 'options.auth', ['username', 'password', 'token'])
   if (auth.token !== undefined) return { token: check.string(auth.token, 'options.auth.token') }
   if (auth.username === undefined) throw new InvalidArgumentError('options.auth needs { username, password } or { token }')
   return { username: check.string(auth.username, 'options.auth.username'), password: check.string(auth.password, 'options.auth.password') }

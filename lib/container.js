@@ -26,7 +26,7 @@ class Container {
 
   /** The OCI runtime spec, as JSON. */
   async spec(options) {
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     return JSON.parse(await call('container spec', signal, (h) => this.#native.containerSpec(this.id, h)))
   }
 
@@ -36,7 +36,7 @@ class Container {
     for (const [k, v] of Object.entries(labels)) {
       if (v !== null && typeof v !== 'string') throw new InvalidArgumentError(`labels[${JSON.stringify(k)}] must be a string or null`)
     }
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     const info = await call('set labels', signal, (h) => this.#native.setContainerLabels(this.id, labels, h))
     return new Container(this.#native, info)
   }
@@ -48,7 +48,7 @@ class Container {
   }
 
   async newTask(options) {
-    const o = check.optionalObject(options, 'options')
+    const o = check.known(check.optionalObject(options, 'options'), 'options', ['stdio', 'logFile', 'stdin', 'signal'])
     const stdio = o.stdio ?? 'pipe'
     if (!STDIO.has(stdio)) throw new InvalidArgumentError(`options.stdio must be 'pipe', 'inherit' or 'ignore', got ${JSON.stringify(stdio)}`)
     const logFile = check.optionalString(o.logFile, 'options.logFile')
@@ -59,14 +59,14 @@ class Container {
 
   /** The existing task, without stdio (NotFoundError if there is none). */
   async task(options) {
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     const state = await call('get task', signal, (h) => this.#native.taskState(this.id, '', h))
     return new Task(this.#native, this.id, { pid: state.pid })
   }
 
   /** Deletes the container and (unless `snapshot: false`) its snapshot. */
   async delete(options) {
-    const o = check.optionalObject(options, 'options')
+    const o = check.known(check.optionalObject(options, 'options'), 'options', ['snapshot', 'signal'])
     const snapshot = check.optionalBoolean(o.snapshot, 'options.snapshot') ?? true
     await call('delete container', o.signal, (h) => this.#native.deleteContainer(this.id, snapshot, h))
   }
@@ -93,10 +93,10 @@ function containerOptions(options) {
   check.string(image, 'options.image')
   let env = o.env
   if (env !== undefined && !Array.isArray(env)) env = Object.entries(check.stringRecord(env, 'options.env')).map(([k, v]) => `${k}=${v}`)
-  const caps = o.capabilities === undefined ? {} : check.optionalObject(o.capabilities, 'options.capabilities')
+  const caps = o.capabilities === undefined ? {} : check.known(check.optionalObject(o.capabilities, 'options.capabilities'), 'options.capabilities', ['add', 'drop'])
   const mounts = o.mounts === undefined ? undefined : o.mounts
   if (mounts !== undefined && !Array.isArray(mounts)) throw new InvalidArgumentError('options.mounts must be an array')
-  return {
+  const native = {
     image,
     args: check.optionalStrings(o.args, 'options.args'),
     env: check.optionalStrings(env, 'options.env'),
@@ -110,7 +110,7 @@ function containerOptions(options) {
     dns: check.optionalStrings(o.dns, 'options.dns'),
     extraHosts: o.extraHosts === undefined ? undefined : check.stringRecord(o.extraHosts, 'options.extraHosts'),
     mounts: mounts?.map((m, i) => {
-      check.optionalObject(m, `options.mounts[${i}]`)
+      check.known(check.optionalObject(m, `options.mounts[${i}]`), `options.mounts[${i}]`, ['type', 'source', 'destination', 'options'])
       return {
         type: check.optionalString(m.type, `options.mounts[${i}].type`),
         source: check.string(m.source ?? (m.type === 'tmpfs' ? 'tmpfs' : undefined), `options.mounts[${i}].source`),
@@ -129,6 +129,10 @@ function containerOptions(options) {
     snapshotter: check.optionalString(o.snapshotter, 'options.snapshotter'),
     runtime: check.optionalString(o.runtime, 'options.runtime'),
   }
+  // Every option has a field of the same name in the native shape, but for these.
+  const names = Object.keys(native).filter((k) => k !== 'capAdd' && k !== 'capDrop')
+  check.known(o, 'options', [...names, 'capabilities', 'signal'])
+  return native
 }
 
 /** Ports as strings or { hostPort, containerPort, protocol?, hostIp? } (values are checked in Rust). */

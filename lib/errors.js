@@ -75,4 +75,22 @@ function abortError(what, signal) {
   return err
 }
 
-module.exports = { ...classes, CODES, fromNative, abortError }
+// The HTTP status a server should answer for each code (anything else is 500).
+const HTTP_STATUS = {
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  FAILED_PRECONDITION: 409,
+  INVALID_ARGUMENT: 400,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  RESOURCE_EXHAUSTED: 429,
+  UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504,
+}
+
+/** The HTTP status for an error: by its containerd code for ours, else 500. */
+function httpStatus(err) {
+  return (err instanceof ContainerdError && HTTP_STATUS[err.code]) || 500
+}
+
+module.exports = { ...classes, CODES, fromNative, abortError, httpStatus }

@@ -26,15 +26,15 @@ class Image {
 
   /** The OCI image config of `platform` (default: this host's). */
   async config(options) {
-    const o = check.optionalObject(options, 'options')
+    const o = check.known(check.optionalObject(options, 'options'), 'options', ['platform', 'signal'])
     const platform = check.optionalString(o.platform, 'options.platform')
     const text = await call('image config', o.signal, (h) => this.#native.imageConfig(this.name, platform, h))
     return JSON.parse(text)
   }
 
   /** Compressed bytes of index, manifest, config and layers for `platform`. */
-  size(options) {
-    const o = check.optionalObject(options, 'options')
+  async size(options) {
+    const o = check.known(check.optionalObject(options, 'options'), 'options', ['platform', 'signal'])
     const platform = check.optionalString(o.platform, 'options.platform')
     return call('image size', o.signal, (h) => this.#native.imageSize(this.name, platform, h))
   }
@@ -42,13 +42,13 @@ class Image {
   /** Unpacks this host's layers into `snapshotter` (default 'overlayfs'). */
   async unpack(snapshotter, options) {
     check.optionalString(snapshotter, 'snapshotter')
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     await call('unpack', signal, (h) => this.#native.imageUnpack(this.name, snapshotter, h))
   }
 
-  isUnpacked(snapshotter, options) {
+  async isUnpacked(snapshotter, options) {
     check.optionalString(snapshotter, 'snapshotter')
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     return call('is unpacked', signal, (h) => this.#native.imageIsUnpacked(this.name, snapshotter, h))
   }
 }

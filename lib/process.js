@@ -54,18 +54,18 @@ class Process {
   get _containerId() { return this.#containerId }
 
   async start(options) {
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     this.pid = await call('start', signal, (h) => this.#native.startProcess(this.#containerId, this.#execId, h))
   }
 
   /** Resolves with the exit status whenever it is called, before or after the exit. */
   async wait(options) {
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     return exitStatus(await call('wait', signal, (h) => this.#native.waitProcess(this.#containerId, this.#execId, h)))
   }
 
   async kill(signal, options) {
-    const o = check.optionalObject(options, 'options')
+    const o = check.known(check.optionalObject(options, 'options'), 'options', ['all', 'signal'])
     const all = check.optionalBoolean(o.all, 'options.all') ?? false
     const text = signalText(signal, 'SIGTERM')
     await call('kill', o.signal, (h) => this.#native.killProcess(this.#containerId, this.#execId, text, all, h))
@@ -75,7 +75,7 @@ class Process {
     for (const [v, n] of [[cols, 'cols'], [rows, 'rows']]) {
       if (!Number.isInteger(v) || v < 1 || v > 0xffff) throw new InvalidArgumentError(`${n} must be an integer from 1 to 65535`)
     }
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     await call('resize', signal, (h) => this.#native.resizePty(this.#containerId, this.#execId, cols, rows, h))
   }
 
@@ -87,13 +87,13 @@ class Process {
 
   /** Ends our stdin stream (if piped) and has the shim close the process's stdin. */
   async closeStdin(options) {
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     if (this.stdin && !this.stdin.writableFinished) await new Promise((resolve) => this.stdin.end(resolve))
     await this.#closeIo(signal)
   }
 
   async delete(options) {
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     const status = await call('delete', signal, (h) => this.#execId
       ? this.#native.deleteProcess(this.#containerId, this.#execId, h)
       : this.#native.deleteTask(this.#containerId, h))
@@ -110,7 +110,7 @@ class Task extends Process {
   /** Adds a process to the running task; start() runs it. Duplicate ids are AlreadyExistsError. */
   async exec(execId, options) {
     check.string(execId, 'execId')
-    const o = check.optionalObject(options, 'options')
+    const o = check.known(check.optionalObject(options, 'options'), 'options', ['args', 'env', 'cwd', 'user', 'tty', 'stdio', 'stdin', 'signal'])
     const stdio = o.stdio ?? 'pipe'
     if (!['pipe', 'inherit', 'ignore'].includes(stdio)) {
       throw new InvalidArgumentError(`options.stdio must be 'pipe', 'inherit' or 'ignore', got ${JSON.stringify(stdio)}`)
@@ -131,28 +131,28 @@ class Task extends Process {
   }
 
   async status(options) {
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     const s = await call('status', signal, (h) => this._native.taskState(this._containerId, '', h))
     return s.exitCode === undefined || s.exitCode === null ? { status: s.status } : { status: s.status, exitCode: s.exitCode }
   }
 
   async pause(options) {
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     await call('pause', signal, (h) => this._native.pauseTask(this._containerId, h))
   }
 
   async resume(options) {
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     await call('resume', signal, (h) => this._native.resumeTask(this._containerId, h))
   }
 
-  pids(options) {
-    const { signal } = check.optionalObject(options, 'options')
+  async pids(options) {
+    const { signal } = check.signalOnly(options)
     return call('pids', signal, (h) => this._native.taskPids(this._containerId, h))
   }
 
   async metrics(options) {
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     const m = await call('metrics', signal, (h) => this._native.taskMetrics(this._containerId, h))
     const out = { raw: JSON.parse(m.raw) }
     for (const key of ['memoryBytes', 'cpuUsageNanos', 'pids']) if (m[key] != null) out[key] = m[key]

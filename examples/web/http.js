@@ -7,21 +7,8 @@ const fs = require('node:fs')
 const http = require('node:http')
 const path = require('node:path')
 const { parseArgs } = require('node:util')
-const { ContainerdError } = require('../..')
+const { ContainerdError, httpStatus } = require('../..')
 const { BODY_LIMIT, newToken, createGuard } = require('./access.js')
-
-// containerd error code → HTTP status (anything else is 500).
-const STATUS = {
-  NOT_FOUND: 404,
-  ALREADY_EXISTS: 409,
-  FAILED_PRECONDITION: 409,
-  INVALID_ARGUMENT: 400,
-  UNAUTHENTICATED: 401,
-  PERMISSION_DENIED: 403,
-  RESOURCE_EXHAUSTED: 429,
-  UNAVAILABLE: 503,
-  DEADLINE_EXCEEDED: 504,
-}
 
 /** An error with an HTTP status of its own (bad JSON, wrong content type, unknown route). */
 class HttpError extends Error {
@@ -34,12 +21,12 @@ class HttpError extends Error {
 
 /**
  * Any error → { status, body: { error: { code, message } } }. Typed client errors map by their
- * code; 4xx errors of body parsers (and HttpError) keep their status; the rest is a 500 whose
+ * code (the package's httpStatus()); 4xx errors of body parsers (and HttpError) keep their status; the rest is a 500 whose
  * message stays in the server's log.
  */
 function errorResponse(err) {
   if (err instanceof ContainerdError) {
-    return { status: STATUS[err.code] ?? 500, body: { error: { code: err.code, message: err.message } } }
+    return { status: httpStatus(err), body: { error: { code: err.code, message: err.message } } }
   }
   const status = Number(err?.status ?? err?.statusCode)
   if (Number.isInteger(status) && status >= 400 && status < 500 && err.expose !== false) {
