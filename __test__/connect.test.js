@@ -5,6 +5,7 @@
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
+const net = require('node:net')
 const os = require('node:os')
 const path = require('node:path')
 const {
@@ -135,6 +136,25 @@ test('empty or malformed addresses and namespaces are InvalidArgumentErrors', as
   await rejectsWith(Client.connect({ address: sb.tls.address, tls: { cert: pem(sb.tls.clientCert) } }), InvalidArgumentError, /together/)
 })
 
+/** A TCP forwarder to the daemon's socket that stops passing bytes on freeze(). */
+async function freezingProxy() {
+  const pairs = new Set()
+  let frozen = false
+  const server = net.createServer((a) => {
+    const b = net.connect(sb.address)
+    pairs.add([a, b])
+    a.on('data', (d) => { if (!frozen) b.write(d) })
+    b.on('data', (d) => { if (!frozen) a.write(d) })
+    for (const [x, y] of [[a, b], [b, a]]) { x.on('error', () => y.destroy()); x.on('close', () => y.destroy()) }
+  })
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  return {
+    address: `tcp://127.0.0.1:${server.address().port}`,
+    freeze: () => { frozen = true },
+    close: () => new Promise((r) => { for (const [a, b] of pairs) { a.destroy(); b.destroy() } server.close(r) }),
+  }
+}
+
 test('timeoutMs bounds a connect that never completes and each unary call', async () => {
   const silent = await silentServer()
   try {
@@ -143,11 +163,16 @@ test('timeoutMs bounds a connect that never completes and each unary call', asyn
     const started = Date.now()
     await rejectsWith(Client.connect({ address: silent.address, tls, timeoutMs: 300 }), UnavailableError, /within 300 ms/)
     assert.ok(Date.now() - started < 10000)
-    // Plain HTTP/2 connects without waiting for the server, so the call's deadline is what fires.
-    const client = await Client.connect({ address: silent.address, timeoutMs: 300 })
+    // Plain HTTP/2 needs no server hello, but connect() waits for the daemon's answer.
+    await rejectsWith(Client.connect({ address: silent.address, timeoutMs: 300 }), UnavailableError, /within 300 ms/)
+    // A connection that goes silent after connecting: the call's deadline is what fires.
+    const freezing = await freezingProxy()
+    const client = await Client.connect({ address: freezing.address, timeoutMs: 300 })
+    freezing.freeze()
     const err = await rejectsWith(client.version(), DeadlineExceededError, /within 300 ms/)
     assert.equal(err.grpcCode, 4)
     await client.close()
+    await freezing.close()
   } finally {
     await silent.close()
   }
@@ -156,13 +181,18 @@ test('timeoutMs bounds a connect that never completes and each unary call', asyn
 test('an AbortSignal cancels a pending call and a pending connect', async () => {
   const silent = await silentServer()
   try {
-    const client = await Client.connect({ address: silent.address, timeoutMs: 0 })
+    const freezing = await freezingProxy()
+    const client = await Client.connect({ address: freezing.address, timeoutMs: 0 })
+    freezing.freeze()
     const controller = new AbortController()
     const pending = client.version({ signal: controller.signal })
     setTimeout(() => controller.abort(), 50)
     const err = await rejectsWith(pending, CancelledError, /aborted/)
     assert.equal(err.name, 'AbortError')
     await client.close()
+    await freezing.close()
+    // Plain and TLS connects alike wait for the daemon, and their signal aborts them.
+    await rejectsWith(Client.connect({ address: silent.address, timeoutMs: 0, signal: AbortSignal.timeout(50) }), CancelledError)
 
     const tls = { ca: pem(sb.tls.ca), cert: pem(sb.tls.clientCert), key: pem(sb.tls.clientKey) }
     const connecting = Client.connect({ address: silent.address, tls, timeoutMs: 0, signal: AbortSignal.timeout(50) })
