@@ -141,8 +141,8 @@ test('an image pulled for another platform: isUnpacked() false; size/unpack/crea
   const c = await client(false)
   const image = await c.pull(sb.images.multiarch, { platform: 'linux/arm64' })
   assert.equal(await image.isUnpacked(), false)
-  for (const pending of [image.size(), image.unpack(), c.createContainer(uniqueName('arm'), { image })]) {
-    await rejectsWith(pending, FailedPreconditionError, /no content for platform linux\/amd64.*linux\/arm64/)
+  for (const call of [() => image.size(), () => image.unpack(), () => c.createContainer(uniqueName('arm'), { image })]) {
+    await rejectsWith(call(), FailedPreconditionError, /no content for platform linux\/amd64.*linux\/arm64/)
   }
   assert.ok((await image.size({ platform: 'linux/arm64' })) > 0)
   assert.deepEqual(await c.listContainers(), [])
