@@ -63,6 +63,12 @@ function stringRecord(value, name) {
   return value
 }
 
+/** env as ['K=V', …] or { K: 'V' }, passed on as the list; undefined stays undefined. */
+function envList(value, name) {
+  if (value === undefined || Array.isArray(value)) return optionalStrings(value, name)
+  return Object.entries(stringRecord(value, name)).map(([k, v]) => `${k}=${v}`)
+}
+
 /** PEM given as a string or Buffer, passed on as a Buffer. */
 function optionalPem(value, name) {
   if (value === undefined) return undefined
@@ -92,5 +98,5 @@ function signalOnly(options, name = 'options') {
 module.exports = {
   known, signalOnly,
   optionalObject, string, optionalString, optionalNumber, optionalBoolean, optionalPositiveInteger, optionalStrings,
-  stringRecord, optionalPem,
+  stringRecord, envList, optionalPem,
 }

@@ -6,8 +6,6 @@ const check = require('./check.js')
 const { InvalidArgumentError, NotFoundError } = require('./errors.js')
 const { Task } = require('./process.js')
 
-const STDIO = new Set(['pipe', 'inherit', 'ignore'])
-
 class Container {
   #native
 
@@ -49,8 +47,7 @@ class Container {
 
   async newTask(options) {
     const o = check.known(check.optionalObject(options, 'options'), 'options', ['stdio', 'logFile', 'stdin', 'signal'])
-    const stdio = o.stdio ?? 'pipe'
-    if (!STDIO.has(stdio)) throw new InvalidArgumentError(`options.stdio must be 'pipe', 'inherit' or 'ignore', got ${JSON.stringify(stdio)}`)
+    const stdio = check.optionalString(o.stdio, 'options.stdio') // its values are the core's to check
     const logFile = check.optionalString(o.logFile, 'options.logFile')
     const stdin = check.optionalBoolean(o.stdin, 'options.stdin')
     const io = await call('new task', o.signal, (h) => this.#native.newTask(this.id, stdio, stdin, logFile, h))
@@ -91,15 +88,13 @@ function containerOptions(options) {
   const o = check.optionalObject(options, 'options')
   const image = typeof o.image === 'object' && o.image !== null && typeof o.image.name === 'string' ? o.image.name : o.image
   check.string(image, 'options.image')
-  let env = o.env
-  if (env !== undefined && !Array.isArray(env)) env = Object.entries(check.stringRecord(env, 'options.env')).map(([k, v]) => `${k}=${v}`)
   const caps = o.capabilities === undefined ? {} : check.known(check.optionalObject(o.capabilities, 'options.capabilities'), 'options.capabilities', ['add', 'drop'])
   const mounts = o.mounts === undefined ? undefined : o.mounts
   if (mounts !== undefined && !Array.isArray(mounts)) throw new InvalidArgumentError('options.mounts must be an array')
   const native = {
     image,
     args: check.optionalStrings(o.args, 'options.args'),
-    env: check.optionalStrings(env, 'options.env'),
+    env: check.envList(o.env, 'options.env'),
     cwd: check.optionalString(o.cwd, 'options.cwd'),
     user: check.optionalString(o.user, 'options.user'),
     hostname: check.optionalString(o.hostname, 'options.hostname'),
@@ -113,7 +108,7 @@ function containerOptions(options) {
       check.known(check.optionalObject(m, `options.mounts[${i}]`), `options.mounts[${i}]`, ['type', 'source', 'destination', 'options'])
       return {
         type: check.optionalString(m.type, `options.mounts[${i}].type`),
-        source: check.string(m.source ?? (m.type === 'tmpfs' ? 'tmpfs' : undefined), `options.mounts[${i}].source`),
+        source: check.optionalString(m.source, `options.mounts[${i}].source`), // defaults are the core's
         destination: check.string(m.destination, `options.mounts[${i}].destination`),
         options: check.optionalStrings(m.options, `options.mounts[${i}].options`),
       }

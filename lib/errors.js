@@ -2,24 +2,8 @@
 // The error classes of API.md, and the one function that turns whatever the native binding
 // threw into one of them.
 
-const CODES = {
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  DATA_LOSS: 15,
-  UNAUTHENTICATED: 16,
-}
+// The core's one list of codes (crates/core/src/error.rs, Code::ALL): name -> gRPC number.
+const CODES = Object.fromEntries(require('./addon.js').errorCodes().map((c) => [c.name, c.grpc]))
 
 class ContainerdError extends Error {
   /**

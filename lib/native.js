@@ -2,22 +2,8 @@
 // Calling into the native binding: every call goes through here so that errors are always typed
 // and AbortSignals reach the Rust side as a CancelHandle.
 
-const binding = loadBinding()
+const binding = require('./addon.js')
 const { fromNative, abortError, InvalidArgumentError } = require('./errors.js')
-
-/**
- * The addon built in this checkout, loaded directly: napi-rs's generated binding.js first probes
- * for musl (reading /usr/bin/ldd) and for a dozen platform packages, which was a quarter of the
- * package's load time. Anything unusual (another libc, a prebuilt package) still goes through it.
- */
-function loadBinding() {
-  const { existsSync } = require('node:fs')
-  const { join } = require('node:path')
-  const { platform, arch } = process
-  const libc = platform === 'linux' ? ['-gnu', '-musl'] : ['']
-  const found = libc.map((abi) => join(__dirname, '..', `containerd-napi.${platform}-${arch}${abi}.node`)).filter((f) => existsSync(f))
-  return found.length === 1 ? require(found[0]) : require('../binding.js')
-}
 
 /** Runs a synchronous native call, rethrowing its error typed. */
 function callSync(fn) {

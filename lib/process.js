@@ -72,9 +72,8 @@ class Process {
   }
 
   async resize(cols, rows, options) {
-    for (const [v, n] of [[cols, 'cols'], [rows, 'rows']]) {
-      if (!Number.isInteger(v) || v < 1 || v > 0xffff) throw new InvalidArgumentError(`${n} must be an integer from 1 to 65535`)
-    }
+    // Only the type here: the range (1 to 65535) is the core's rule.
+    for (const [v, n] of [[cols, 'cols'], [rows, 'rows']]) if (typeof v !== 'number') throw new InvalidArgumentError(`${n} must be a number`)
     const { signal } = check.signalOnly(options)
     await call('resize', signal, (h) => this.#native.resizePty(this.#containerId, this.#execId, cols, rows, h))
   }
@@ -111,19 +110,13 @@ class Task extends Process {
   async exec(execId, options) {
     check.string(execId, 'execId')
     const o = check.known(check.optionalObject(options, 'options'), 'options', ['args', 'env', 'cwd', 'user', 'tty', 'stdio', 'stdin', 'signal'])
-    const stdio = o.stdio ?? 'pipe'
-    if (!['pipe', 'inherit', 'ignore'].includes(stdio)) {
-      throw new InvalidArgumentError(`options.stdio must be 'pipe', 'inherit' or 'ignore', got ${JSON.stringify(stdio)}`)
-    }
-    let env = o.env
-    if (env !== undefined && !Array.isArray(env)) env = Object.entries(check.stringRecord(env, 'options.env')).map(([k, v]) => `${k}=${v}`)
     const native = {
       args: check.optionalStrings(o.args, 'options.args') ?? [],
-      env: check.optionalStrings(env, 'options.env'),
+      env: check.envList(o.env, 'options.env'),
       cwd: check.optionalString(o.cwd, 'options.cwd'),
       user: check.optionalString(o.user, 'options.user'),
       tty: check.optionalBoolean(o.tty, 'options.tty'),
-      stdio,
+      stdio: check.optionalString(o.stdio, 'options.stdio'), // its values are the core's to check
       stdin: check.optionalBoolean(o.stdin, 'options.stdin'),
     }
     const io = await call('exec', o.signal, (h) => this._native.execProcess(this._containerId, execId, native, h))

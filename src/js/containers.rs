@@ -15,7 +15,7 @@ use std::collections::HashMap;
 #[napi(object)]
 pub struct NativeMount {
     pub r#type: Option<String>,
-    pub source: String,
+    pub source: Option<String>,
     pub destination: String,
     pub options: Option<Vec<String>>,
 }
@@ -91,8 +91,9 @@ pub(super) fn container_options(o: NativeContainerOptions) -> ContainerOptions {
             .unwrap_or_default()
             .into_iter()
             .map(|m| MountOptions {
-                kind: m.r#type.unwrap_or_else(|| "bind".to_string()),
-                source: m.source,
+                // Empty means the core's defaults: a bind mount; a non-bind source named after its type.
+                kind: m.r#type.unwrap_or_default(),
+                source: m.source.unwrap_or_default(),
                 destination: m.destination,
                 options: m.options.unwrap_or_default(),
             })

@@ -2,6 +2,19 @@
 //! ContainerdError subclass (napi-rs cannot construct our JS classes itself).
 
 use crate::core;
+use napi_derive::napi;
+
+#[napi(object)]
+pub struct ErrorCodeInfo {
+    pub name: String,
+    pub grpc: i32,
+}
+
+/// The error codes, from the core's one list (lib/errors.js makes a class of each).
+#[napi]
+pub fn error_codes() -> Vec<ErrorCodeInfo> {
+    core::Code::ALL.iter().map(|c| ErrorCodeInfo { name: c.name().to_string(), grpc: c.grpc() }).collect()
+}
 
 /// The message prefix index.js recognises.
 const MARKER: &str = "{\"containerd\":";

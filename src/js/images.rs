@@ -149,8 +149,8 @@ pub(super) fn pull_options(
     core::pull::PullOptions {
         platform: o.platform,
         registry: RegistryOptions {
-            // Passing tls options means HTTPS, also for a loopback registry.
-            plain_http: o.plain_http.or(o.tls.as_ref().map(|_| false)),
+            plain_http: o.plain_http,
+            tls: o.tls.is_some(),
             ca: o.tls.as_ref().and_then(|t| t.ca.as_ref().map(|b| b.to_vec())),
             insecure_skip_verify: o.tls.as_ref().and_then(|t| t.insecure_skip_verify).unwrap_or(false),
             docker_config: credentials.is_none(),

@@ -8,7 +8,6 @@ use crate::core;
 use napi::bindgen_prelude::{Buffer, PromiseRaw};
 use napi::{Env, Result};
 use napi_derive::napi;
-use std::time::Duration;
 
 #[napi(object)]
 pub struct NativeRunOptions {
@@ -42,14 +41,9 @@ impl NativeClient {
     ) -> Result<PromiseRaw<'env, RunResultInfo>> {
         let container = container_options(options.container);
         let pull = options.pull.unwrap_or(true).then(|| pull_options(options.pull_options, None));
-        let timeout = match options.timeout_ms {
-            Some(ms) if !ms.is_finite() || ms < 0.0 => {
-                return Err(super::error::to_napi(core::Error::invalid_argument(
-                    "timeoutMs must be a finite number >= 0",
-                )))
-            }
-            Some(ms) if ms > 0.0 => Some(Duration::from_micros((ms * 1000.0) as u64)),
-            _ => None,
+        let timeout = match options.timeout_ms.map(|ms| core::client::millis("timeoutMs", ms)).transpose() {
+            Ok(limit) => limit.flatten(),
+            Err(e) => return Err(super::error::to_napi(e)),
         };
         let run = core::run::RunOptions {
             id: options.id,

@@ -68,17 +68,6 @@ impl NewProcessInfo {
     }
 }
 
-/// `stdio` is 'pipe' (default), 'inherit' or 'ignore', unless `logFile` is set.
-fn stdio_mode(stdio: Option<String>, stdin: bool, log_file: Option<String>) -> core::Result<StdioMode> {
-    match (stdio.as_deref(), log_file) {
-        (_, Some(path)) => Ok(StdioMode::LogFile(path)),
-        (Some("pipe") | None, None) => Ok(StdioMode::Pipe { stdin }),
-        (Some("ignore"), None) => Ok(StdioMode::Ignore),
-        (Some("inherit"), None) => Ok(StdioMode::Inherit),
-        (Some(other), None) => Err(core::Error::invalid_argument(format!("unsupported stdio {other:?}"))),
-    }
-}
-
 #[napi(object)]
 pub struct NativeExecOptions {
     pub args: Vec<String>,
@@ -104,7 +93,7 @@ impl NativeClient {
     ) -> Result<PromiseRaw<'env, NewProcessInfo>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
         spawn(env, async move {
-            let mode = stdio_mode(stdio, stdin.unwrap_or(false), log_file)?;
+            let mode = StdioMode::from_options(stdio.as_deref(), stdin.unwrap_or(false), log_file)?;
             let (pid, fds) = client.create_task(&container_id, &mode, &cancel).await?;
             Ok(NewProcessInfo::new(pid, fds))
         })
@@ -121,7 +110,7 @@ impl NativeClient {
     ) -> Result<PromiseRaw<'env, NewProcessInfo>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
         spawn(env, async move {
-            let mode = stdio_mode(options.stdio, options.stdin.unwrap_or(false), None)?;
+            let mode = StdioMode::from_options(options.stdio.as_deref(), options.stdin.unwrap_or(false), None)?;
             let exec = core::exec::ExecOptions {
                 args: options.args,
                 env: options.env.unwrap_or_default(),
@@ -269,8 +258,8 @@ impl NativeClient {
         env: &'env Env,
         container_id: String,
         exec_id: String,
-        cols: u32,
-        rows: u32,
+        cols: f64,
+        rows: f64,
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, ()>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));

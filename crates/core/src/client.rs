@@ -88,11 +88,18 @@ impl ConnectOptions {
 fn timeout_from_ms(ms: Option<f64>) -> Result<Option<Duration>> {
     match ms {
         None => Ok(Some(DEFAULT_TIMEOUT)),
-        Some(ms) if !ms.is_finite() || ms < 0.0 => {
-            Err(Error::invalid_argument(format!("timeoutMs must be a finite number >= 0, got {ms}")))
+        Some(ms) => millis("timeoutMs", ms),
+    }
+}
+
+/// A time limit in milliseconds as JS gives it: finite and >= 0; 0 means no limit.
+pub fn millis(what: &str, ms: f64) -> Result<Option<Duration>> {
+    match ms {
+        ms if !ms.is_finite() || ms < 0.0 => {
+            Err(Error::invalid_argument(format!("{what} must be a finite number >= 0, got {ms}")))
         }
-        Some(0.0) => Ok(None),
-        Some(ms) => Ok(Some(Duration::from_micros((ms * 1000.0) as u64))),
+        0.0 => Ok(None),
+        ms => Ok(Some(Duration::from_micros((ms * 1000.0) as u64))),
     }
 }
 

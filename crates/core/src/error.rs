@@ -26,6 +26,27 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, in gRPC number order: the one list the binding hands to JS (lib/errors.js
+    /// builds its classes from it; a unit test holds index.d.ts to it).
+    pub const ALL: [Code; 16] = [
+        Code::Cancelled,
+        Code::Unknown,
+        Code::InvalidArgument,
+        Code::DeadlineExceeded,
+        Code::NotFound,
+        Code::AlreadyExists,
+        Code::PermissionDenied,
+        Code::ResourceExhausted,
+        Code::FailedPrecondition,
+        Code::Aborted,
+        Code::OutOfRange,
+        Code::Unimplemented,
+        Code::Internal,
+        Code::Unavailable,
+        Code::DataLoss,
+        Code::Unauthenticated,
+    ];
+
     /// The name JS sees in `err.code`.
     pub fn name(self) -> &'static str {
         match self {
@@ -227,6 +248,16 @@ impl std::error::Error for Error {}
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn all_lists_every_code_once_in_grpc_order() {
+        let numbers: Vec<i32> = Code::ALL.iter().map(|c| c.grpc()).collect();
+        assert_eq!(numbers, (1..=16).collect::<Vec<_>>());
+        let mut names: Vec<&str> = Code::ALL.iter().map(|c| c.name()).collect();
+        names.dedup();
+        assert_eq!(names.len(), 16);
+        assert!(Code::ALL.iter().all(|c| Code::from_tonic(tonic::Code::from_i32(c.grpc())) == *c));
+    }
+
     use super::*;
 
     #[test]

@@ -48,6 +48,8 @@ pub struct RegistryOptions {
     /// Extra CA certificate(s), PEM.
     pub ca: Option<Vec<u8>>,
     pub insecure_skip_verify: bool,
+    /// The caller passed TLS options: that means HTTPS, also for a loopback registry.
+    pub tls: bool,
     pub credentials: Option<Credentials>,
     /// Without `credentials`: look in the docker config (and its credential helpers), only once a
     /// registry answers 401, off the caller's thread, once per call.
@@ -77,7 +79,7 @@ pub struct Registry {
 
 impl Registry {
     pub fn new(reference: &Reference, options: &RegistryOptions) -> Result<Registry> {
-        let plain = options.plain_http.unwrap_or_else(|| reference.is_loopback());
+        let plain = options.plain_http.unwrap_or_else(|| !options.tls && reference.is_loopback());
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(30))
             .user_agent(concat!("containerd-napi/", env!("CARGO_PKG_VERSION")))
@@ -417,6 +419,11 @@ mod tests {
         assert!(local.base.starts_with("http://"));
         let remote = Registry::new(&Reference::parse("ghcr.io/a").unwrap(), &RegistryOptions::default()).unwrap();
         assert!(remote.base.starts_with("https://"));
+        let tls = RegistryOptions { tls: true, ..Default::default() };
+        let local_tls = Registry::new(&Reference::parse("127.0.0.1:5000/a").unwrap(), &tls).unwrap();
+        assert!(local_tls.base.starts_with("https://"), "tls options mean HTTPS, also on loopback");
+        let forced = RegistryOptions { tls: true, plain_http: Some(true), ..Default::default() };
+        assert!(Registry::new(&Reference::parse("127.0.0.1:5000/a").unwrap(), &forced).unwrap().base.starts_with("http://"));
         let bad_ca = RegistryOptions { ca: Some(b"/etc/ca.pem".to_vec()), ..Default::default() };
         assert!(Registry::new(&Reference::parse("ghcr.io/a").unwrap(), &bad_ca).is_err());
     }

@@ -34,6 +34,22 @@ pub enum StdioMode {
     LogFile(String),
 }
 
+impl StdioMode {
+    /// The one place the stdio option is read: `stdio` is 'pipe' (default), 'inherit' or 'ignore';
+    /// a `log_file` wins over it.
+    pub fn from_options(stdio: Option<&str>, stdin: bool, log_file: Option<String>) -> Result<StdioMode> {
+        match (stdio, log_file) {
+            (_, Some(path)) => Ok(StdioMode::LogFile(path)),
+            (Some("pipe") | None, None) => Ok(StdioMode::Pipe { stdin }),
+            (Some("ignore"), None) => Ok(StdioMode::Ignore),
+            (Some("inherit"), None) => Ok(StdioMode::Inherit),
+            (Some(other), None) => Err(Error::invalid_argument(format!(
+                "options.stdio must be 'pipe', 'inherit' or 'ignore', got {other:?}"
+            ))),
+        }
+    }
+}
+
 /// The caller's ends of piped stdio: non-blocking descriptors it now owns (None where absent).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct PipeFds {
