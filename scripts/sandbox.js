@@ -510,7 +510,7 @@ async function stop(sandbox) {
   await destroy(sandbox.dir)
 }
 
-module.exports = { start, stop, destroy, destroyLeftovers, sandboxes, restartMain, ensureTools, BASE, execFileAsync }
+module.exports = { start, stop, destroy, destroyLeftovers, sandboxes, restartMain, ensureTools, freePort, BASE, execFileAsync }
 
 if (require.main === module) {
   const args = process.argv.slice(2)

@@ -7,26 +7,15 @@
 // nerdctl on PATH, also `nerdctl run -d -p` + `nerdctl rm -f` on the same daemon.
 
 const fs = require('node:fs')
-const net = require('node:net')
 const path = require('node:path')
 const { run } = require('../lib/procs.js')
 const { summary } = require('../lib/stats.js')
+const { freePort } = require('../../scripts/sandbox.js')
 
 const NS = 'bench-network'
 const ARGS = ['httpd', '-f', '-p', '80', '-h', '/var/www']
 const DNS = ['127.0.0.1']
 const PHASES = ['create', 'start', 'stop', 'remove']
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 /** The path of `program` on PATH (like `command -v`), or null. */
 function onPath(program) {

@@ -154,6 +154,16 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
     tokio::task::spawn_blocking(f).await.map_err(|e| Error::new(Code::Internal, format!("network task: {e}")))?
 }
 
+/// Runs `f` off the async threads with the store open and its cross-process lock held.
+async fn locked<T: Send + 'static>(f: impl FnOnce(&Store) -> Result<T> + Send + 'static) -> Result<T> {
+    blocking(move || {
+        let store = Store::open()?;
+        let _lock = store.lock()?;
+        f(&store)
+    })
+    .await
+}
+
 impl Client {
     /// The daemon's socket path: bridge networking runs the plugins on this host, next to it.
     fn local_socket(&self) -> Result<String> {
@@ -174,23 +184,19 @@ impl Client {
         check_network_name(name)?;
         self.local_socket()?;
         let name = name.to_string();
-        blocking(move || {
-            let store = Store::open()?;
-            let _lock = store.lock()?;
+        locked(move |store| {
             if store.load_network(&name)?.is_some() {
                 return Err(Error::new(Code::AlreadyExists, format!("network {name:?} already exists")));
             }
-            new_network(&store, &name, &options)
+            new_network(store, &name, &options)
         })
         .await
     }
 
     pub async fn list_networks(&self) -> Result<Vec<NetworkInfo>> {
         self.local_socket()?;
-        blocking(|| {
-            let store = Store::open()?;
-            let _lock = store.lock()?;
-            default_network(&store)?;
+        locked(move |store| {
+            default_network(store)?;
             store.networks()
         })
         .await
@@ -200,12 +206,7 @@ impl Client {
         check_network_name(name)?;
         self.local_socket()?;
         let name = name.to_string();
-        blocking(move || {
-            let store = Store::open()?;
-            let _lock = store.lock()?;
-            find_network(&store, &name)
-        })
-        .await
+        locked(move |store| find_network(store, &name)).await
     }
 
     /// Removes the network, its bridge and its isolation rules; FailedPrecondition while a
@@ -215,9 +216,7 @@ impl Client {
         self.local_socket()?;
         self.cleanup_networks(cancel).await?;
         let name = name.to_string();
-        blocking(move || {
-            let store = Store::open()?;
-            let _lock = store.lock()?;
+        locked(move |store| {
             let Some(def) = store.load_network(&name)? else {
                 return Err(Error::new(Code::NotFound, format!("network {name:?} not found")));
             };
@@ -245,9 +244,14 @@ impl Client {
         .await
     }
 
+    /// The store's key of container `id` in this namespace of this daemon.
+    fn attachment_key(&self, id: &str) -> Result<String> {
+        Ok(Store::key(&self.local_socket()?, self.namespace(), id))
+    }
+
     /// Where the files of container `id`'s network live (computed, nothing is made).
     pub fn network_files(&self, id: &str) -> Result<NetworkFiles> {
-        let key = Store::key(&self.local_socket()?, self.namespace(), id);
+        let key = self.attachment_key(id)?;
         let dir = Store::open()?.container_dir(&key);
         Ok(NetworkFiles { netns: dir.join("netns"), hosts: dir.join("hosts"), resolv_conf: dir.join("resolv.conf") })
     }
@@ -261,18 +265,16 @@ impl Client {
         request: &Attach,
     ) -> Result<NetworkFiles> {
         let files = self.network_files(id)?;
-        let key = Store::key(&self.local_socket()?, self.namespace(), id);
+        let key = self.attachment_key(id)?;
         let (address, namespace, id, request) =
             (self.local_socket()?, self.namespace().to_string(), id.to_string(), request.clone());
-        blocking(move || {
-            let store = Store::open()?;
-            let _lock = store.lock()?;
-            sweep_abandoned(&store);
-            let def = find_network(&store, &request.network)?;
+        locked(move |store| {
+            sweep_abandoned(store);
+            let def = find_network(store, &request.network)?;
             let (attached, _) = store.attachments()?;
             if let Some(stale) = attached.iter().find(|a| a.key == key) {
                 // The caller checked that the container does not exist: this record is left over.
-                let _ = detach(&store, stale);
+                let _ = detach(store, stale);
             }
             for m in &request.ports {
                 if let Some(other) =
@@ -307,9 +309,9 @@ impl Client {
                 def,
             };
             store.save_attachment(&record)?;
-            let made = setup(&store, &mut record, &files, request.dns.as_deref());
+            let made = setup(store, &mut record, &files, request.dns.as_deref());
             if let Err(e) = made {
-                let _ = detach(&store, &record);
+                let _ = detach(store, &record);
                 return Err(e);
             }
             Ok(files)
@@ -319,10 +321,8 @@ impl Client {
 
     /// The container record now exists: the network is the container's, no longer its creator's.
     pub(crate) async fn confirm_network(&self, id: &str) -> Result<()> {
-        let key = Store::key(&self.local_socket()?, self.namespace(), id);
-        blocking(move || {
-            let store = Store::open()?;
-            let _lock = store.lock()?;
+        let key = self.attachment_key(id)?;
+        locked(move |store| {
             if let Some(mut record) = store.load_attachment(&key)? {
                 record.phase = Phase::Attached;
                 store.save_attachment(&record)?;
@@ -334,14 +334,10 @@ impl Client {
 
     /// Tears down container `id`'s network (CNI DEL, namespace, files); nothing to do is fine.
     pub(crate) async fn detach_network(&self, id: &str) -> Result<()> {
-        let key = Store::key(&self.local_socket()?, self.namespace(), id);
-        blocking(move || {
-            let store = Store::open()?;
-            let _lock = store.lock()?;
-            match store.load_attachment(&key)? {
-                Some(record) => detach(&store, &record),
-                None => Ok(()),
-            }
+        let key = self.attachment_key(id)?;
+        locked(move |store| match store.load_attachment(&key)? {
+            Some(record) => detach(store, &record),
+            None => Ok(()),
         })
         .await
     }
@@ -355,7 +351,7 @@ impl Client {
         if !labels.contains_key(NETWORK_LABEL) {
             return Ok(None);
         }
-        let key = Store::key(&self.local_socket()?, self.namespace(), id);
+        let key = self.attachment_key(id)?;
         blocking(move || {
             let record = Store::open()?.load_attachment(&key)?;
             Ok(record.and_then(|r| {
@@ -391,15 +387,13 @@ impl Client {
                 orphans.push(r.key);
             }
         }
-        blocking(move || {
-            let store = Store::open()?;
-            let _lock = store.lock()?;
+        locked(move |store| {
             let mut removed = 0;
             for key in orphans {
                 // Re-read under the lock: it may have changed since.
                 if let Some(r) = store.load_attachment(&key)? {
                     if r.phase == Phase::Attached || !r.owner.alive() {
-                        let _ = detach(&store, &r);
+                        let _ = detach(store, &r);
                         removed += 1;
                     }
                 }
@@ -412,7 +406,7 @@ impl Client {
                     removed += 1;
                 }
             }
-            removed += remove_stray_leases(&store)?;
+            removed += remove_stray_leases(store)?;
             Ok(removed)
         })
         .await
