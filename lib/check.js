@@ -37,14 +37,6 @@ function optionalBoolean(value, name) {
   return value
 }
 
-function optionalPositiveInteger(value, name) {
-  if (value === undefined) return undefined
-  if (!Number.isInteger(value) || value < 1 || value > 0xffffffff) {
-    throw new InvalidArgumentError(`${name} must be a positive integer, got ${typeof value === 'number' ? value : describe(value)}`)
-  }
-  return value
-}
-
 /** An array of strings (filters); undefined stays undefined. */
 function optionalStrings(value, name) {
   if (value === undefined) return undefined
@@ -97,6 +89,6 @@ function signalOnly(options, name = 'options') {
 
 module.exports = {
   known, signalOnly,
-  optionalObject, string, optionalString, optionalNumber, optionalBoolean, optionalPositiveInteger, optionalStrings,
+  optionalObject, string, optionalString, optionalNumber, optionalBoolean, optionalStrings,
   stringRecord, envList, optionalPem,
 }

@@ -176,7 +176,7 @@ class Client {
     const o = check.known(check.optionalObject(options, 'options'), 'options', ['filters', 'allNamespaces', 'queueLimit', 'signal'])
     const filters = check.optionalStrings(o.filters, 'options.filters')
     const all = check.optionalBoolean(o.allNamespaces, 'options.allNamespaces')
-    const limit = check.optionalPositiveInteger(o.queueLimit, 'options.queueLimit')
+    const limit = check.optionalNumber(o.queueLimit, 'options.queueLimit')
     if (o.signal != null && typeof o.signal?.addEventListener !== 'function') throw new InvalidArgumentError('signal must be an AbortSignal')
     const native = call('subscribe', undefined, () => this.#native.subscribe(filters, all, limit))
     return new (events().EventStream)(native, o.signal)
@@ -250,7 +250,7 @@ function nativePullOptions(options, name = 'options', extra = ['onProgress', 'si
   return {
     platform: check.optionalString(o.platform, 'options.platform'),
     plainHttp: check.optionalBoolean(o.plainHttp, 'options.plainHttp'),
-    maxConcurrentDownloads: check.optionalPositiveInteger(o.maxConcurrentDownloads, 'options.maxConcurrentDownloads'),
+    maxConcurrentDownloads: check.optionalNumber(o.maxConcurrentDownloads, 'options.maxConcurrentDownloads'),
     labels: check.stringRecord(o.labels, 'options.labels'),
     tls: tls && {
       ca: check.optionalPem(tls.ca, 'options.tls.ca'),

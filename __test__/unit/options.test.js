@@ -15,7 +15,6 @@ test('check: shapes and their messages', () => {
   invalid(() => check.optionalObject([], 'options'), /options must be an object, got an array/)
   invalid(() => check.string(1, 'id'), /id must be a string, got number/)
   invalid(() => check.optionalBoolean('yes', 'tty'), /tty must be a boolean/)
-  invalid(() => check.optionalPositiveInteger(0, 'n'), /positive integer/)
   invalid(() => check.optionalStrings(['a', 2], 'filters'), /filters\[1\] must be a string/)
   invalid(() => check.stringRecord({ a: 1 }, 'labels'), /labels\["a"\] must be a string/)
   assert.ok(Buffer.isBuffer(check.optionalPem('-----BEGIN', 'ca')))

@@ -36,12 +36,12 @@ impl NativeClient {
         env: &'env Env,
         filters: Option<Vec<String>>,
         all_namespaces: Option<bool>,
-        queue_limit: Option<u32>,
+        queue_limit: Option<f64>,
     ) -> Result<PromiseRaw<'env, NativeEventStream>> {
         let client = self.inner.clone();
         spawn(env, async move {
-            let limit = queue_limit.map(|n| n as usize);
-            let subscription = client.subscribe(filters.unwrap_or_default(), all_namespaces.unwrap_or(false), limit)?;
+            let subscription =
+                client.subscribe(filters.unwrap_or_default(), all_namespaces.unwrap_or(false), queue_limit)?;
             Ok(NativeEventStream {
                 ready: std::sync::Mutex::new(Some(subscription.ready_handle())),
                 closer: subscription.closer(),

@@ -29,7 +29,7 @@ pub struct RegistryAuth {
 pub struct NativePullOptions {
     pub platform: Option<String>,
     pub plain_http: Option<bool>,
-    pub max_concurrent_downloads: Option<u32>,
+    pub max_concurrent_downloads: Option<f64>,
     pub labels: Option<HashMap<String, String>>,
     pub tls: Option<RegistryTls>,
     pub auth: Option<RegistryAuth>,
@@ -156,7 +156,7 @@ pub(super) fn pull_options(
             docker_config: credentials.is_none(),
             credentials,
         },
-        max_concurrent_downloads: o.max_concurrent_downloads.map_or(defaults.max_concurrent_downloads, |n| n as usize),
+        max_concurrent_downloads: o.max_concurrent_downloads.unwrap_or(defaults.max_concurrent_downloads),
         labels: o.labels.unwrap_or_default(),
         unpack: o.unpack.unwrap_or(defaults.unpack),
         snapshotter: o.snapshotter.unwrap_or(defaults.snapshotter),

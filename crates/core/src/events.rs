@@ -65,15 +65,15 @@ impl Client {
         &self,
         filters: Vec<String>,
         all_namespaces: bool,
-        queue_limit: Option<usize>,
+        queue_limit: Option<f64>,
     ) -> Result<Subscription> {
         if filters.iter().any(|f| f.trim().is_empty()) {
             return Err(Error::invalid_argument("event filters must not be empty strings"));
         }
-        let queue_limit = queue_limit.unwrap_or(QUEUE_LIMIT);
-        if queue_limit == 0 {
-            return Err(Error::invalid_argument("the event queue limit must be at least 1"));
-        }
+        let queue_limit = match queue_limit {
+            Some(n) => super::numbers::integer_in("queueLimit", n, 1, 1 << 20)? as usize,
+            None => QUEUE_LIMIT,
+        };
         let channel = self.channel("subscribe")?;
         let sentinel = format!("/containerd-napi/ready/{:016x}", rand::random::<u64>());
         let request =

@@ -21,6 +21,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod namespaces;
 pub mod network;
+pub mod numbers;
 pub mod platform;
 pub mod progress;
 pub mod pull;

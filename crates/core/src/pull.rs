@@ -36,7 +36,8 @@ pub struct PullOptions {
     /// `os/arch[/variant]`; default: this host.
     pub platform: Option<String>,
     pub registry: RegistryOptions,
-    pub max_concurrent_downloads: usize,
+    /// An integer from 1 to 64 (JS passes numbers as f64).
+    pub max_concurrent_downloads: f64,
     /// Labels for the image record.
     pub labels: HashMap<String, String>,
     pub unpack: bool,
@@ -49,7 +50,7 @@ impl Default for PullOptions {
         PullOptions {
             platform: None,
             registry: RegistryOptions::default(),
-            max_concurrent_downloads: 3,
+            max_concurrent_downloads: 3.0,
             labels: HashMap::new(),
             unpack: true,
             snapshotter: DEFAULT_SNAPSHOTTER.to_string(),
@@ -97,9 +98,7 @@ impl Client {
             Some(p) => Platform::parse(p)?,
             None => Platform::host(),
         };
-        if options.max_concurrent_downloads == 0 {
-            return Err(Error::invalid_argument("maxConcurrentDownloads must be at least 1"));
-        }
+        super::numbers::integer_in("maxConcurrentDownloads", options.max_concurrent_downloads, 1, 64)?;
         if options.snapshotter.is_empty() {
             return Err(Error::invalid_argument("snapshotter must not be empty"));
         }
@@ -232,7 +231,10 @@ impl Client {
             })
             .collect();
         let fetch_all = async {
-            stream::iter(downloads).buffer_unordered(options.max_concurrent_downloads).try_collect::<Vec<()>>().await?;
+            stream::iter(downloads)
+                .buffer_unordered(options.max_concurrent_downloads as usize)
+                .try_collect::<Vec<()>>()
+                .await?;
             if options.unpack {
                 progress.phase(Phase::Unpacking);
             }

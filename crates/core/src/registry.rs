@@ -423,7 +423,10 @@ mod tests {
         let local_tls = Registry::new(&Reference::parse("127.0.0.1:5000/a").unwrap(), &tls).unwrap();
         assert!(local_tls.base.starts_with("https://"), "tls options mean HTTPS, also on loopback");
         let forced = RegistryOptions { tls: true, plain_http: Some(true), ..Default::default() };
-        assert!(Registry::new(&Reference::parse("127.0.0.1:5000/a").unwrap(), &forced).unwrap().base.starts_with("http://"));
+        assert!(Registry::new(&Reference::parse("127.0.0.1:5000/a").unwrap(), &forced)
+            .unwrap()
+            .base
+            .starts_with("http://"));
         let bad_ca = RegistryOptions { ca: Some(b"/etc/ca.pem".to_vec()), ..Default::default() };
         assert!(Registry::new(&Reference::parse("ghcr.io/a").unwrap(), &bad_ca).is_err());
     }

@@ -55,15 +55,6 @@ fn state(p: containerd_client::types::v1::Process) -> TaskState {
     TaskState { id: if p.id.is_empty() { p.container_id } else { p.id }, pid: p.pid, status, exit }
 }
 
-/// A terminal dimension: an integer from 1 to 65535.
-fn terminal_size(n: f64, what: &str) -> Result<u32> {
-    if n.fract() == 0.0 && (1.0..=65535.0).contains(&n) {
-        Ok(n as u32)
-    } else {
-        Err(Error::invalid_argument(format!("{what} must be an integer from 1 to 65535, got {n}")))
-    }
-}
-
 impl Client {
     /// Creates the container's task with the given stdio (a terminal if its spec asks for one);
     /// returns its pid and, for piped stdio, the caller's descriptors.
@@ -273,7 +264,8 @@ impl Client {
         rows: f64,
         cancel: &Cancel,
     ) -> Result<()> {
-        let (cols, rows) = (terminal_size(cols, "cols")?, terminal_size(rows, "rows")?);
+        let size = |n, what| super::numbers::integer_in(what, n, 1, 65535).map(|n| n as u32);
+        let (cols, rows) = (size(cols, "cols")?, size(rows, "rows")?);
         let what = format!("resize {}", process_name(container_id, exec_id));
         let request = containerd_client::services::v1::ResizePtyRequest {
             container_id: container_id.to_string(),

@@ -51,11 +51,7 @@ impl PortSpec {
 }
 
 fn port_number(n: f64, what: &str) -> Result<u16> {
-    if n.fract() == 0.0 && (1.0..=65535.0).contains(&n) {
-        Ok(n as u16)
-    } else {
-        Err(Error::invalid_argument(format!("invalid {what} {n}: must be an integer from 1 to 65535")))
-    }
+    crate::numbers::integer_in(what, n, 1, 65535).map(|n| n as u16)
 }
 
 fn parse_protocol(p: &str) -> Result<Protocol> {
