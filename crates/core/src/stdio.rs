@@ -32,6 +32,15 @@ pub enum StdioMode {
     },
     /// An absolute path on the daemon's host.
     LogFile(String),
+    /// Not chosen: the container's log if it was created with one, else `Pipe` (see
+    /// [`crate::logs::resolve_task_stdio`]).
+    Auto {
+        stdin: bool,
+    },
+    /// The container's logger (resolved to `Binary` for the task).
+    Log,
+    /// A `binary://` URI the shim starts a logging binary from.
+    Binary(String),
 }
 
 /// The caller's ends of piped stdio: non-blocking descriptors it now owns (None where absent).
@@ -99,8 +108,14 @@ impl PreparedIo {
                 io.stderr = io.stdout.clone();
                 return Ok(io);
             }
+            StdioMode::Binary(uri) => {
+                io.stdout = uri.clone();
+                io.stderr = uri.clone();
+                return Ok(io);
+            }
+            StdioMode::Log => return Err(Error::invalid_argument("stdio 'log' is for tasks, not exec processes")),
             StdioMode::Inherit => (Sink::Inherit(1), Sink::Inherit(2), false),
-            StdioMode::Pipe { stdin } => (Sink::Stdout, Sink::Stderr, *stdin),
+            StdioMode::Pipe { stdin } | StdioMode::Auto { stdin } => (Sink::Stdout, Sink::Stderr, *stdin),
         };
         io.make_fifos(id, out, err, stdin).map_err(|e| {
             io.close();
