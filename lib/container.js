@@ -6,7 +6,9 @@ const check = require('./check.js')
 const { InvalidArgumentError, NotFoundError } = require('./errors.js')
 const { Task } = require('./process.js')
 
-const STDIO = new Set(['pipe', 'inherit', 'ignore'])
+const STDIO = new Set(['pipe', 'inherit', 'ignore', 'log'])
+// node:fs/path and the LogStream only for containers with logs.
+const logs = () => require('./logs.js')
 
 class Container {
   #native
@@ -49,8 +51,9 @@ class Container {
 
   async newTask(options) {
     const o = check.known(check.optionalObject(options, 'options'), 'options', ['stdio', 'logFile', 'stdin', 'signal'])
-    const stdio = o.stdio ?? 'pipe'
-    if (!STDIO.has(stdio)) throw new InvalidArgumentError(`options.stdio must be 'pipe', 'inherit' or 'ignore', got ${JSON.stringify(stdio)}`)
+    // Unset: 'log' for a container made with `log`, else 'pipe' (decided in the core).
+    const stdio = o.stdio
+    if (stdio !== undefined && !STDIO.has(stdio)) throw new InvalidArgumentError(`options.stdio must be 'pipe', 'inherit', 'ignore' or 'log', got ${JSON.stringify(stdio)}`)
     const logFile = check.optionalString(o.logFile, 'options.logFile')
     const stdin = check.optionalBoolean(o.stdin, 'options.stdin')
     const io = await call('new task', o.signal, (h) => this.#native.newTask(this.id, stdio, stdin, logFile, h))
@@ -62,6 +65,14 @@ class Container {
     const { signal } = check.signalOnly(options)
     const state = await call('get task', signal, (h) => this.#native.taskState(this.id, '', h))
     return new Task(this.#native, this.id, { pid: state.pid })
+  }
+
+  /**
+   * The container's log (a container made with `log`): an async iterable of
+   * { time: Date, stream, line }; NotFoundError on the first next() for a container without one.
+   */
+  logs(options) {
+    return logs().openLogs(this.#native, this.id, options)
   }
 
   /** Deletes the container and (unless `snapshot: false`) its snapshot. */
@@ -128,6 +139,7 @@ function containerOptions(options) {
     annotations: check.stringRecord(o.annotations, 'options.annotations'),
     snapshotter: check.optionalString(o.snapshotter, 'options.snapshotter'),
     runtime: check.optionalString(o.runtime, 'options.runtime'),
+    log: o.log === undefined ? undefined : logs().logOption(o.log),
   }
   // Every option has a field of the same name in the native shape, but for these.
   const names = Object.keys(native).filter((k) => k !== 'capAdd' && k !== 'capDrop')

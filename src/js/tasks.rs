@@ -68,11 +68,15 @@ impl NewProcessInfo {
     }
 }
 
-/// `stdio` is 'pipe' (default), 'inherit' or 'ignore', unless `logFile` is set.
+/// `stdio` is 'pipe', 'inherit', 'ignore' or 'log', unless `logFile` is set; none chosen means
+/// the container's log if it has one, else 'pipe' (the core decides).
 fn stdio_mode(stdio: Option<String>, stdin: bool, log_file: Option<String>) -> core::Result<StdioMode> {
     match (stdio.as_deref(), log_file) {
+        (Some("log"), Some(_)) => Err(core::Error::invalid_argument("stdio 'log' and logFile exclude each other")),
         (_, Some(path)) => Ok(StdioMode::LogFile(path)),
-        (Some("pipe") | None, None) => Ok(StdioMode::Pipe { stdin }),
+        (None, None) => Ok(StdioMode::Auto { stdin }),
+        (Some("log"), None) => Ok(StdioMode::Log),
+        (Some("pipe"), None) => Ok(StdioMode::Pipe { stdin }),
         (Some("ignore"), None) => Ok(StdioMode::Ignore),
         (Some("inherit"), None) => Ok(StdioMode::Inherit),
         (Some(other), None) => Err(core::Error::invalid_argument(format!("unsupported stdio {other:?}"))),

@@ -498,11 +498,17 @@ impl LogReader {
             // At the end of what is written: has the file been replaced?
             match std::fs::symlink_metadata(&current) {
                 Ok(meta) if source.as_ref().is_none_or(|s| s.inode != meta.ino()) => {
-                    // Anything written to the old file before the switch was read above.
-                    if let Some(next) = open_log(&current).map_err(|e| self.io(e))? {
-                        source = Some(next);
-                        continue;
+                    // The logger may have written to the old file after our last read and before
+                    // renaming it: read it to its end once more, then switch.
+                    if let Some(mut old) = source.take() {
+                        while !old.read(&self.query, &mut batch).map_err(|e| self.io(e))? {}
                     }
+                    source = open_log(&current).map_err(|e| self.io(e))?;
+                    if !batch.is_empty() {
+                        self.phase = Phase::Following(source);
+                        return Ok(Some(batch));
+                    }
+                    continue;
                 }
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

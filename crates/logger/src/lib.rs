@@ -40,7 +40,7 @@ pub const MAX_FILES: u32 = 100;
 
 /// The shim passes the URI's query as `key value` pairs, in random order.
 pub fn parse_args(args: &[String]) -> Result<Config, String> {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(format!("expected key/value pairs, got {} arguments", args.len()));
     }
     let (mut dir, mut max_size, mut max_files) = (None, None, None);
@@ -132,20 +132,38 @@ pub fn parse_time(text: &str) -> Option<f64> {
     Some(secs as f64 * 1000.0 + frac * 1000.0)
 }
 
-/// Appends `text` as a JSON string body (no quotes), invalid UTF-8 replaced.
+/// Appends `bytes` as a JSON string body (no quotes), invalid UTF-8 replaced.
 fn json_escape(out: &mut Vec<u8>, bytes: &[u8]) {
-    for c in String::from_utf8_lossy(bytes).chars() {
-        match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes()),
-            c => {
-                let mut buf = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    // The common case, valid UTF-8: only ASCII bytes ever need escaping (bytes of multi-byte
+    // characters are all >= 0x80), so copy runs of plain bytes.
+    if std::str::from_utf8(bytes).is_ok() {
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f {
+                out.extend_from_slice(&bytes[start..i]);
+                escape_char(out, b as char);
+                start = i + 1;
             }
+        }
+        out.extend_from_slice(&bytes[start..]);
+        return;
+    }
+    for c in String::from_utf8_lossy(bytes).chars() {
+        escape_char(out, c);
+    }
+}
+
+fn escape_char(out: &mut Vec<u8>, c: char) {
+    match c {
+        '"' => out.extend_from_slice(b"\\\""),
+        '\\' => out.extend_from_slice(b"\\\\"),
+        '\n' => out.extend_from_slice(b"\\n"),
+        '\r' => out.extend_from_slice(b"\\r"),
+        '\t' => out.extend_from_slice(b"\\t"),
+        c if (c as u32) < 0x20 || c == '\u{7f}' => out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes()),
+        c => {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
         }
     }
 }
@@ -286,11 +304,13 @@ mod tests {
         let mut out = Vec::new();
         encode(&mut out, "T", "stderr", b"a \"q\" \\ \t\x01 \xff", None);
         encode(&mut out, "T", "stdout", b"", Some(42));
+        encode(&mut out, "T", "stdout", "é\"€\x7f".as_bytes(), None);
         let text = String::from_utf8(out).unwrap();
         assert_eq!(
             text,
             "{\"time\":\"T\",\"stream\":\"stderr\",\"line\":\"a \\\"q\\\" \\\\ \\t\\u0001 \u{fffd}\"}\n\
-             {\"time\":\"T\",\"stream\":\"stdout\",\"line\":\"\",\"dropped\":42}\n"
+             {\"time\":\"T\",\"stream\":\"stdout\",\"line\":\"\",\"dropped\":42}\n\
+             {\"time\":\"T\",\"stream\":\"stdout\",\"line\":\"é\\\"€\\u007f\"}\n"
         );
     }
 
