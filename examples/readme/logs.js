@@ -25,11 +25,11 @@ async function main() {
     // follow: new lines as they come, across task restarts, until the container is deleted
     // (or `signal` aborts: CancelledError)
     const since = new Date(Date.now() - 60_000)
-    const following = (async () => {
-      for await (const r of c.logs({ follow: true, since })) console.log('followed:', r.stream, r.line)
-    })()
-    await c.delete()                      // removes the log directory too; the follow ends
-    await following
+    let seen = 0
+    for await (const r of c.logs({ follow: true, since })) {
+      console.log('followed:', r.stream, r.line)
+      if (++seen === 2) await c.delete()  // removes the log directory too; the follow then ends
+    }
   } finally {
     await client.close()
   }
