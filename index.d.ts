@@ -188,6 +188,42 @@ export interface ContainerOptions {
   snapshotter?: string
   /** Default 'io.containerd.runc.v2'. */
   runtime?: string
+  /** Record its tasks' output with time and stream, rotated, readable with `logs()` after this
+   *  process is gone (stdio 'log', the default for its tasks). Local daemons only
+   *  (FailedPreconditionError over tcp://); not with run() (InvalidArgumentError). */
+  log?: boolean | LogOptions
+  signal?: AbortSignal
+}
+
+export interface LogOptions {
+  /** Rotate when a file would pass this size (default 10 MiB; at least 4096). */
+  maxSizeBytes?: number
+  /** Files kept, the one being written included (default 5; 1 to 100). */
+  maxFiles?: number
+}
+
+export interface LogRecord {
+  /** When the logger read the output (the logger keeps nanoseconds; a Date keeps milliseconds). */
+  time: Date
+  /** 'stdout' or 'stderr' (with a TTY everything is 'stdout'). */
+  stream: 'stdout' | 'stderr'
+  /** One line, without its newline (lines past 16 KiB come as several records). */
+  line: string
+  /** Only on the record the logger writes after it had to drop output: how many bytes. */
+  dropped?: number
+}
+
+export interface LogsOptions {
+  /** After the existing records, wait for new ones (across rotation and task restarts) until
+   *  the container is deleted. */
+  follow?: boolean
+  /** Only the last N existing records. */
+  tail?: number
+  /** Records at or after this time. */
+  since?: Date | number
+  /** Records before this time (and with `follow`, stop then). */
+  until?: Date | number
+  /** Ends the iteration with a CancelledError. */
   signal?: AbortSignal
 }
 
@@ -229,12 +265,14 @@ export interface ContainerNetwork {
 }
 
 export interface TaskOptions {
-  /** Default 'pipe': Node streams (unread output eventually blocks the container's writes; use
+  /** Default 'log' for a container made with `log` ('log' elsewhere: FailedPreconditionError),
+   *  else 'pipe': Node streams (unread output eventually blocks the container's writes; use
    *  'ignore' or logFile when detached). 'inherit': this process's stdout/stderr. 'ignore': /dev/null. */
-  stdio?: 'pipe' | 'inherit' | 'ignore'
+  stdio?: 'pipe' | 'inherit' | 'ignore' | 'log'
   /** Open a writable stdin (default false); ending it closes the process's stdin. */
   stdin?: boolean
-  /** Absolute path on the daemon's host: the shim appends stdout and stderr there. */
+  /** Absolute path on the daemon's host: the shim appends stdout and stderr there (not for a
+   *  container made with `log`: InvalidArgumentError). */
   logFile?: string
   signal?: AbortSignal
 }
@@ -265,11 +303,13 @@ export declare class Container {
   task(options?: CallOptions): Promise<Task>
   /** Its network's name, IP, gateway and published ports; null for none/host. */
   network(options?: CallOptions): Promise<ContainerNetwork | null>
-  /** Default removes the snapshot and the network attachment too. While the container has a task
+  /** Default removes the snapshot, the network attachment and the log directory too. While the container has a task
    *  (running, or stopped but not deleted): FailedPreconditionError, nothing changed. */
   delete(options?: { snapshot?: boolean; signal?: AbortSignal }): Promise<void>
   /** Kills and deletes its task if any, then delete(). */
   [Symbol.asyncDispose](): Promise<void>
+  /** Its log (a container made with `log`): NotFoundError on the first next() otherwise. */
+  logs(options?: LogsOptions): AsyncIterableIterator<LogRecord>
 }
 
 export declare class Process {

@@ -6,6 +6,9 @@ const check = require('./check.js')
 const { InvalidArgumentError, NotFoundError } = require('./errors.js')
 const { Task } = require('./process.js')
 
+// node:fs/path and the LogStream only for containers with logs.
+const logs = () => require('./logs.js')
+
 class Container {
   #native
 
@@ -47,7 +50,8 @@ class Container {
 
   async newTask(options) {
     const o = check.known(check.optionalObject(options, 'options'), 'options', ['stdio', 'logFile', 'stdin', 'signal'])
-    const stdio = check.optionalString(o.stdio, 'options.stdio') // its values are the core's to check
+    // Its values are the core's to check; unset: 'log' for a container made with `log`, else 'pipe'.
+    const stdio = check.optionalString(o.stdio, 'options.stdio')
     const logFile = check.optionalString(o.logFile, 'options.logFile')
     const stdin = check.optionalBoolean(o.stdin, 'options.stdin')
     const io = await call('new task', o.signal, (h) => this.#native.newTask(this.id, stdio, stdin, logFile, h))
@@ -59,6 +63,14 @@ class Container {
     const { signal } = check.signalOnly(options)
     const state = await call('get task', signal, (h) => this.#native.taskState(this.id, '', h))
     return new Task(this.#native, this.id, { pid: state.pid })
+  }
+
+  /**
+   * The container's log (a container made with `log`): an async iterable of
+   * { time: Date, stream, line }; NotFoundError on the first next() for a container without one.
+   */
+  logs(options) {
+    return logs().openLogs(this.#native, this.id, options)
   }
 
   /** Deletes the container and (unless `snapshot: false`) its snapshot. */
@@ -123,6 +135,7 @@ function containerOptions(options) {
     annotations: check.stringRecord(o.annotations, 'options.annotations'),
     snapshotter: check.optionalString(o.snapshotter, 'options.snapshotter'),
     runtime: check.optionalString(o.runtime, 'options.runtime'),
+    log: o.log === undefined ? undefined : logs().logOption(o.log),
   }
   // Every option has a field of the same name in the native shape, but for these.
   const names = Object.keys(native).filter((k) => k !== 'capAdd' && k !== 'capDrop')

@@ -45,3 +45,14 @@ test('containerOptions: wrong shapes are InvalidArgumentError', () => {
   invalid(() => containerOptions({ image: 'x', extraHosts: { db: 1 } }), /options.extraHosts\["db"\]/)
   invalid(() => containerOptions({ image: 'x', mounts: {} }), /options.mounts must be an array/)
 })
+
+test('containerOptions: log is true or { maxSizeBytes, maxFiles } with the shipped logger; values are the core\'s', () => {
+  const { loggerSource } = require('../../lib/logs.js')
+  assert.equal(containerOptions({ image: 'x' }).log, undefined)
+  assert.equal(containerOptions({ image: 'x', log: false }).log, undefined)
+  assert.deepEqual(containerOptions({ image: 'x', log: true }).log, { logger: loggerSource() })
+  assert.match(loggerSource(), /containerd-napi-logger$/)
+  assert.deepEqual(containerOptions({ image: 'x', log: { maxSizeBytes: -1 } }).log, { maxSizeBytes: -1, maxFiles: undefined, logger: loggerSource() })
+  invalid(() => containerOptions({ image: 'x', log: 'yes' }), /options\.log must be an object/)
+  invalid(() => containerOptions({ image: 'x', log: { maxFiles: '2' } }), /options\.log\.maxFiles must be a number/)
+})

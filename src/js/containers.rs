@@ -46,6 +46,15 @@ pub struct NativeContainerOptions {
     pub annotations: Option<HashMap<String, String>>,
     pub snapshotter: Option<String>,
     pub runtime: Option<String>,
+    pub log: Option<NativeLogOptions>,
+}
+
+/// `log: true` or `{ maxSizeBytes, maxFiles }`, plus where the package's logger binary is.
+#[napi(object)]
+pub struct NativeLogOptions {
+    pub max_size_bytes: Option<f64>,
+    pub max_files: Option<f64>,
+    pub logger: Option<String>,
 }
 
 #[napi(object)]
@@ -114,6 +123,11 @@ pub(super) fn container_options(o: NativeContainerOptions) -> ContainerOptions {
         snapshotter: o.snapshotter.unwrap_or_else(|| core::pull::DEFAULT_SNAPSHOTTER.to_string()),
         runtime: o.runtime.unwrap_or_else(|| core::containers::DEFAULT_RUNTIME.to_string()),
         network: network_request(o.network, o.ports, o.dns, o.extra_hosts),
+        log: o.log.map(|l| core::logs::LogRequest {
+            max_size_bytes: l.max_size_bytes,
+            max_files: l.max_files,
+            logger: l.logger.map(std::path::PathBuf::from),
+        }),
     }
 }
 

@@ -9,6 +9,7 @@ mod containers;
 mod error;
 mod events;
 mod images;
+mod logs;
 mod networks;
 mod run;
 mod runtime;

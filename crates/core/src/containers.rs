@@ -35,6 +35,8 @@ pub struct ContainerOptions {
     pub runtime: String,
     /// network / ports / dns / extraHosts.
     pub network: NetworkRequest,
+    /// `log`: its tasks' output goes to the logger (see logs.rs).
+    pub log: Option<super::logs::LogRequest>,
 }
 
 #[derive(Debug, Clone)]
@@ -103,6 +105,9 @@ impl Client {
             Err(e) => return Err(e),
         }
         let mut options = options;
+        if let Some(log) = &options.log {
+            log.settings()?;
+        }
         let mode = options.network.check(options.spec.host_network)?;
         let attach = match mode {
             Mode::Host => {
@@ -130,12 +135,28 @@ impl Client {
             Box::pin(self.image_unpack(&image.name, &options.snapshotter, cancel)).await?;
         }
 
+        if let Some(log) = &options.log {
+            let labels = self.prepare_log(id, log).await?;
+            options.labels.extend(labels);
+        }
         // Last of the checks (ports free, network known), first of the things made.
         if let Some(attach) = &attach {
             let hostname = options.spec.hostname.clone().or_else(|| Some(id.to_string()));
             self.attach_network(id, hostname, attach).await?;
         }
         let created = Box::pin(self.create_record(id, &options, &image.name, &parent, spec)).await;
+        if let Err(e) = &created {
+            if e.code != Code::AlreadyExists {
+                let _ = super::logs::remove_log_dir(
+                    &ContainerRecord {
+                        id: id.to_string(),
+                        labels: options.labels.clone(),
+                        ..record(Container::default())
+                    },
+                    self.namespace(),
+                );
+            }
+        }
         if attach.is_some() {
             match &created {
                 Ok(_) => self.confirm_network(id).await?,
@@ -280,6 +301,7 @@ impl Client {
         if container.labels.contains_key(NETWORK_LABEL) {
             self.detach_network(id).await?;
         }
+        super::logs::remove_log_dir(container, self.namespace())?;
         Ok(())
     }
 

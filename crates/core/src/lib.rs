@@ -17,6 +17,7 @@ pub mod image_content;
 pub mod images;
 pub mod introspection;
 pub mod leases;
+pub mod logs;
 pub mod manifest;
 pub mod metrics;
 pub mod namespaces;

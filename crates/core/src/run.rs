@@ -83,6 +83,11 @@ impl Client {
     pub async fn run(&self, options: RunOptions, cancel: &Cancel) -> Result<RunOutput> {
         let id = options.id.clone().unwrap_or_else(|| format!("run-{:016x}", rand::random::<u64>()));
         super::identifiers::validate("container id", &id)?;
+        if options.container.log.is_some() {
+            return Err(Error::invalid_argument(
+                "run() removes its container and so its log: use createContainer with log, then newTask",
+            ));
+        }
         let mut made = Made::default();
         // Boxed: the steps' state machine is large, and callers build this future on their stack.
         let outcome = cancel.run("run", Box::pin(self.run_steps(&id, &options, &mut made, cancel))).await;
@@ -247,6 +252,7 @@ mod size_tests {
             snapshotter: String::new(),
             runtime: String::new(),
             network: Default::default(),
+            log: None,
         }
     }
 }

@@ -32,19 +32,31 @@ pub enum StdioMode {
     },
     /// An absolute path on the daemon's host.
     LogFile(String),
+    /// Not chosen: the container's log if it was created with one, else `Pipe` (see
+    /// [`crate::logs::resolve_task_stdio`]).
+    Auto {
+        stdin: bool,
+    },
+    /// The container's logger (resolved to `Binary` for the task).
+    Log,
+    /// A `binary://` URI the shim starts a logging binary from.
+    Binary(String),
 }
 
 impl StdioMode {
-    /// The one place the stdio option is read: `stdio` is 'pipe' (default), 'inherit' or 'ignore';
-    /// a `log_file` wins over it.
+    /// The one place the stdio option is read: 'pipe', 'inherit', 'ignore' or 'log', unless
+    /// `log_file` is set; none chosen means the container's log if it has one, else 'pipe'.
     pub fn from_options(stdio: Option<&str>, stdin: bool, log_file: Option<String>) -> Result<StdioMode> {
         match (stdio, log_file) {
+            (Some("log"), Some(_)) => Err(Error::invalid_argument("stdio 'log' and logFile exclude each other")),
             (_, Some(path)) => Ok(StdioMode::LogFile(path)),
-            (Some("pipe") | None, None) => Ok(StdioMode::Pipe { stdin }),
+            (None, None) => Ok(StdioMode::Auto { stdin }),
+            (Some("log"), None) => Ok(StdioMode::Log),
+            (Some("pipe"), None) => Ok(StdioMode::Pipe { stdin }),
             (Some("ignore"), None) => Ok(StdioMode::Ignore),
             (Some("inherit"), None) => Ok(StdioMode::Inherit),
             (Some(other), None) => Err(Error::invalid_argument(format!(
-                "options.stdio must be 'pipe', 'inherit' or 'ignore', got {other:?}"
+                "options.stdio must be 'pipe', 'inherit', 'ignore' or 'log', got {other:?}"
             ))),
         }
     }
@@ -115,8 +127,14 @@ impl PreparedIo {
                 io.stderr = io.stdout.clone();
                 return Ok(io);
             }
+            StdioMode::Binary(uri) => {
+                io.stdout = uri.clone();
+                io.stderr = uri.clone();
+                return Ok(io);
+            }
+            StdioMode::Log => return Err(Error::invalid_argument("stdio 'log' is for tasks, not exec processes")),
             StdioMode::Inherit => (Sink::Inherit(1), Sink::Inherit(2), false),
-            StdioMode::Pipe { stdin } => (Sink::Stdout, Sink::Stderr, *stdin),
+            StdioMode::Pipe { stdin } | StdioMode::Auto { stdin } => (Sink::Stdout, Sink::Stderr, *stdin),
         };
         io.make_fifos(id, out, err, stdin).map_err(|e| {
             io.close();

@@ -89,6 +89,7 @@ impl Client {
             })
             .await?
             .mounts;
+        let stdio = &super::logs::resolve_task_stdio(container, stdio)?;
         let io = PreparedIo::prepare(stdio, terminal, container_id)?;
         let request = CreateTaskRequest {
             container_id: container_id.to_string(),

@@ -1,0 +1,133 @@
+'use strict'
+// Container logs (API.md, second wave): where the package's logger binary is, the `log` option's
+// native shape, and LogStream, the async iterable Container.logs() returns.
+
+const fs = require('node:fs')
+const path = require('node:path')
+const { call } = require('./native.js')
+const check = require('./check.js')
+const { abortError, InvalidArgumentError } = require('./errors.js')
+
+const LOGGER = 'containerd-napi-logger'
+
+/**
+ * The logger shipped with the package: next to the .node file (this checkout's build, or the
+ * published package), else in the platform package. The core copies it to a stable root-owned
+ * path on first use, so moving node_modules later does not matter.
+ */
+function loggerSource() {
+  const candidates = [path.join(__dirname, '..', LOGGER)]
+  try {
+    candidates.push(path.join(path.dirname(require.resolve('containerd-napi-linux-x64-gnu/package.json')), LOGGER))
+  } catch { /* not installed */ }
+  return candidates.find((f) => fs.existsSync(f)) ?? candidates[0]
+}
+
+/** `log: true | { maxSizeBytes, maxFiles }` → the native shape (values are checked in Rust). */
+function logOption(log) {
+  if (log === undefined || log === false) return undefined
+  if (log === true) return { logger: loggerSource() }
+  const o = check.known(check.optionalObject(log, 'options.log'), 'options.log', ['maxSizeBytes', 'maxFiles'])
+  return {
+    maxSizeBytes: check.optionalNumber(o.maxSizeBytes, 'options.log.maxSizeBytes'),
+    maxFiles: check.optionalNumber(o.maxFiles, 'options.log.maxFiles'),
+    logger: loggerSource(),
+  }
+}
+
+function time(value, name) {
+  if (value === undefined) return undefined
+  const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : NaN
+  if (!Number.isFinite(ms)) throw new InvalidArgumentError(`${name} must be a Date or milliseconds since the epoch`)
+  return ms
+}
+
+/** An async iterable of { time: Date, stream, line } (and `dropped` on a logger's drop notice). */
+class LogStream {
+  #open
+  #native
+  #buffer = []
+  #closed = false
+  /** After the end, or after an error was thrown once: every next() is done. */
+  #ended = false
+  #signal
+  #onAbort
+
+  /** @internal `open(handle)` resolves with the NativeLogStream; it runs on the first next(). */
+  constructor(open, signal) {
+    this.#open = open
+    this.#signal = signal
+    if (signal) {
+      this.#onAbort = () => this.close()
+      signal.addEventListener('abort', this.#onAbort, { once: true })
+    }
+  }
+
+  async next() {
+    while (this.#buffer.length === 0) {
+      if (this.#ended) return { done: true, value: undefined }
+      if (this.#signal?.aborted) {
+        this.#end()
+        throw abortError('logs', this.#signal)
+      }
+      if (this.#closed) return { done: true, value: undefined }
+      let batch
+      try {
+        if (this.#native === undefined) {
+          this.#native = await call('logs', this.#signal, (h) => this.#open(h))
+          if (this.#closed) this.#native.close()
+        }
+        const native = this.#native
+        batch = await call('logs', undefined, () => native.next())
+      } catch (err) {
+        this.#end()
+        throw this.#signal?.aborted ? abortError('logs', this.#signal) : err
+      }
+      if (batch == null) {
+        this.#end()
+        if (this.#signal?.aborted) throw abortError('logs', this.#signal)
+        return { done: true, value: undefined }
+      }
+      this.#buffer = batch
+    }
+    const r = this.#buffer.shift()
+    const record = { time: new Date(r.time), stream: r.stream, line: r.line }
+    if (r.dropped != null) record.dropped = r.dropped
+    return { done: false, value: record }
+  }
+
+  /** `break` in a for-await loop lands here. */
+  async return() {
+    this.close()
+    return { done: true, value: undefined }
+  }
+
+  [Symbol.asyncIterator]() {
+    return this
+  }
+
+  #end() {
+    this.#ended = true
+    this.close()
+  }
+
+  close() {
+    if (this.#closed) return
+    this.#closed = true
+    this.#buffer = []
+    if (this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort)
+    this.#native?.close()
+  }
+}
+
+/** Container.logs(): checks the options now; the container is looked up on the first next(). */
+function openLogs(native, id, options) {
+  const o = check.known(check.optionalObject(options, 'options'), 'options', ['follow', 'tail', 'since', 'until', 'signal'])
+  const follow = check.optionalBoolean(o.follow, 'options.follow')
+  const tail = check.optionalNumber(o.tail, 'options.tail')
+  const since = time(o.since, 'options.since')
+  const until = time(o.until, 'options.until')
+  return new LogStream((h) => native.openLogs(id, { follow, tail, since, until }, h), o.signal)
+}
+
+module.exports = { LogStream, logOption, openLogs, loggerSource }
