@@ -27,7 +27,13 @@ async function main() {
     child = spawn(process.execPath, ['--expose-gc', '--test', '--test-timeout=120000', ...files], {
       stdio: 'inherit',
       // The tests' networks live in the sandbox (destroy() removes them), not in the host's root.
-      env: { ...process.env, CONTAINERD_NAPI_SANDBOX: sb.infoPath, CONTAINERD_NAPI_NETWORK_ROOT: path.join(sb.dir, 'network') },
+      // So do their container logs.
+      env: {
+        ...process.env,
+        CONTAINERD_NAPI_SANDBOX: sb.infoPath,
+        CONTAINERD_NAPI_NETWORK_ROOT: path.join(sb.dir, 'network'),
+        CONTAINERD_NAPI_LOG_ROOT: path.join(sb.dir, 'logs'),
+      },
     })
     code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))))
   } finally {

@@ -209,9 +209,14 @@ pub(crate) fn remove_log_dir(container: &ContainerRecord, namespace: &str) -> Re
         return Ok(());
     }
     match std::fs::remove_dir_all(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err("removing", path, e)),
-        _ => Ok(()),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_err("removing", path, e)),
+        _ => {}
     }
+    // The namespace's directory goes with its last container (fails harmlessly while not empty).
+    if let Some(parent) = path.parent() {
+        let _ = std::fs::remove_dir(parent);
+    }
+    Ok(())
 }
 
 impl Client {
