@@ -36,6 +36,8 @@ function parseArgs(argv) {
       options.only = (value || '').split(',').map((s) => s.trim()).filter(Boolean)
       const unknown = options.only.filter((s) => !SECTIONS.includes(s))
       if (unknown.length || options.only.length === 0) throw new Error(`--only takes a list of ${SECTIONS.join(',')}; got ${value}`)
+      // A partial run must not replace the full results the tables in BENCHMARKS.md come from.
+      if (!argv.includes('--output')) options.output = path.join(__dirname, `results-${options.only.join('-')}.json`)
     } else if (arg === '--output') options.output = path.resolve(argv[++i])
     else if (arg === '--help' || arg === '-h') {
       console.log(`usage: node bench/index.js [--quick] [--only ${SECTIONS.join(',')}] [--output FILE]`)
