@@ -101,6 +101,50 @@ export interface PullProgress {
   layers: LayerProgress[]
 }
 
+export interface PushOptions {
+  /** Where to push ('host/repo:tag'); default: the image's own name. */
+  target?: string
+  /** Push only this platform's manifest of an index; default: the index with every manifest (all must be stored). */
+  platform?: string
+  /** Else credentials from $DOCKER_CONFIG/config.json or ~/.docker/config.json, else anonymous. */
+  auth?: { username: string; password: string } | { token: string }
+  /** For registries with their own CA. Passing tls makes a loopback registry HTTPS too. */
+  tls?: { ca?: string | Buffer; insecureSkipVerify?: boolean }
+  /** Default: true only for localhost / 127.0.0.0/8 / [::1] (and no `tls` option). */
+  plainHttp?: boolean
+  /** Default 3 (1 to 64). */
+  maxConcurrentUploads?: number
+  /** Called on every state change and at least every 1 MiB or 100 ms of upload; a throw only warns. */
+  onProgress?: (progress: PushProgress) => void
+  signal?: AbortSignal
+}
+
+/** 'exists': the repository had it; 'mounted': linked from another repository of the same registry. */
+export type BlobPushStatus = 'waiting' | 'uploading' | 'exists' | 'mounted' | 'uploaded'
+
+export interface BlobPushProgress {
+  digest: string
+  mediaType: string
+  size: number
+  uploaded: number
+  status: BlobPushStatus
+}
+
+export interface PushProgress {
+  ref: string
+  phase: 'pushing' | 'done'
+  /** Configs and layers; skipped and mounted blobs count as uploaded. */
+  totalBytes: number
+  uploadedBytes: number
+  blobs: BlobPushProgress[]
+}
+
+/** What went under the tag: the manifest's (or index's) digest and size, unchanged from the store. */
+export interface PushResult {
+  digest: string
+  size: number
+}
+
 export interface Descriptor {
   mediaType: string
   digest: string
@@ -441,6 +485,10 @@ export declare class Client {
 
   /** Pulls (and by default unpacks) an image; on failure or abort nothing it made is left. */
   pull(ref: string, options?: PullOptions): Promise<Image>
+  /** Pushes a stored image; blobs the repository has are skipped, others of the same registry mounted. */
+  push(name: string, options?: PushOptions): Promise<PushResult>
+  /** A second name (normalised like a pull's) on `source`'s target; AlreadyExistsError for a taken name unless `force`. */
+  tagImage(source: string, target: string, options?: { force?: boolean; signal?: AbortSignal }): Promise<Image>
   /** `name` as stored, or as a reference that normalises to it ('busybox' → docker.io/library/busybox:latest). */
   getImage(name: string, options?: CallOptions): Promise<Image>
   /** containerd filter syntax, e.g. 'name~="busybox"', 'labels.team==core'. */

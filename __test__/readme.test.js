@@ -56,6 +56,7 @@ for (const file of fs.readdirSync(DIR).filter((f) => f.endsWith('.js')).sort()) 
       CONTAINERD_ADDRESS: sb.address,
       CONTAINERD_NAMESPACE: namespace,
       IMAGE: sb.images.busybox,
+      REGISTRY: sb.registry,
       PORT: String(await closedPort()),
     }
     const r = await run(file, env)

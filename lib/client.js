@@ -105,6 +105,28 @@ class Client {
     return new (images().Image)(this.#native, info)
   }
 
+  /**
+   * Pushes a stored image (its manifest/index bytes as stored) to `target` (default: its name).
+   * @param {string} name @param {import('../index').PushOptions} [options]
+   */
+  async push(name, options) {
+    check.string(name, 'name')
+    const o = check.known(check.optionalObject(options, 'options'), 'options',
+      ['target', 'platform', 'plainHttp', 'maxConcurrentUploads', 'tls', 'auth', 'onProgress', 'signal'])
+    const native = {
+      target: check.optionalString(o.target, 'options.target'),
+      platform: check.optionalString(o.platform, 'options.platform'),
+      plainHttp: check.optionalBoolean(o.plainHttp, 'options.plainHttp'),
+      maxConcurrentUploads: check.optionalNumber(o.maxConcurrentUploads, 'options.maxConcurrentUploads'),
+      tls: registryTls(o.tls, 'options.tls'),
+      auth: registryAuth(o.auth),
+    }
+    const progress = progressCallback(o.onProgress)
+    const pushed = await call('push', o.signal, (h) => this.#native.push(name, native, progress?.callback, h))
+    if (progress) await progress.done
+    return { digest: pushed.digest, size: pushed.size }
+  }
+
   async getImage(name, options) {
     check.string(name, 'name')
     const { signal } = check.signalOnly(options)
@@ -192,6 +214,16 @@ class Client {
     })
   }
 
+  /** A second name for an image (AlreadyExistsError for a name in use, unless `force`). */
+  async tagImage(source, target, options) {
+    check.string(source, 'source')
+    check.string(target, 'target')
+    const o = check.known(check.optionalObject(options, 'options'), 'options', ['force', 'signal'])
+    const force = check.optionalBoolean(o.force, 'options.force')
+    const info = await call('tag image', o.signal, (h) => this.#native.tagImage(source, target, force, h))
+    return new (images().Image)(this.#native, info)
+  }
+
   async deleteImage(name, options) {
     check.string(name, 'name')
     const o = check.known(check.optionalObject(options, 'options'), 'options', ['sync', 'signal'])
@@ -246,16 +278,12 @@ function networkInfo(n) {
 function nativePullOptions(options, name = 'options', extra = ['onProgress', 'signal']) {
   const o = check.optionalObject(options, name)
   check.known(o, name, ['platform', 'plainHttp', 'maxConcurrentDownloads', 'labels', 'tls', 'auth', 'unpack', 'snapshotter', ...extra])
-  const tls = o.tls === undefined ? undefined : check.known(check.optionalObject(o.tls, `${name}.tls`), `${name}.tls`, ['ca', 'insecureSkipVerify'])
   return {
     platform: check.optionalString(o.platform, 'options.platform'),
     plainHttp: check.optionalBoolean(o.plainHttp, 'options.plainHttp'),
     maxConcurrentDownloads: check.optionalNumber(o.maxConcurrentDownloads, 'options.maxConcurrentDownloads'),
     labels: check.stringRecord(o.labels, 'options.labels'),
-    tls: tls && {
-      ca: check.optionalPem(tls.ca, 'options.tls.ca'),
-      insecureSkipVerify: check.optionalBoolean(tls.insecureSkipVerify, 'options.tls.insecureSkipVerify'),
-    },
+    tls: registryTls(o.tls, `${name}.tls`),
     auth: registryAuth(o.auth),
     unpack: check.optionalBoolean(o.unpack, 'options.unpack'),
     snapshotter: check.optionalString(o.snapshotter, 'options.snapshotter'),
@@ -281,13 +309,23 @@ function progressCallback(onProgress) {
     try {
       onProgress(report)
     } catch (err) {
-      // Once per pull: a callback that throws usually throws on every report.
-      if (!warned) process.emitWarning(`containerd-napi: onProgress threw (reported once per pull): ${err?.stack ?? err}`)
+      // Once per pull or push: a callback that throws usually throws on every report.
+      if (!warned) process.emitWarning(`containerd-napi: onProgress threw (reported once per call): ${err?.stack ?? err}`)
       warned = true
     }
     if (report.phase === 'done') delivered()
   }
   return { callback, done }
+}
+
+/** A registry's `{ ca, insecureSkipVerify }`. */
+function registryTls(value, name) {
+  if (value === undefined) return undefined
+  const tls = check.known(check.optionalObject(value, name), name, ['ca', 'insecureSkipVerify'])
+  return {
+    ca: check.optionalPem(tls.ca, 'options.tls.ca'),
+    insecureSkipVerify: check.optionalBoolean(tls.insecureSkipVerify, 'options.tls.insecureSkipVerify'),
+  }
 }
 
 /** `{ username, password }` or `{ token }`. */

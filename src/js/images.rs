@@ -137,25 +137,10 @@ pub(super) fn pull_options(
         unpack: None,
         snapshotter: None,
     });
-    let credentials = match o.auth {
-        Some(RegistryAuth { token: Some(token), .. }) => Some(Credentials::Token(token)),
-        Some(RegistryAuth { username: Some(username), password, .. }) => {
-            Some(Credentials::Basic { username, password: password.unwrap_or_default() })
-        }
-        // Else the docker config, looked up by the core when a registry asks (off this thread).
-        _ => None,
-    };
     let defaults = core::pull::PullOptions::default();
     core::pull::PullOptions {
         platform: o.platform,
-        registry: RegistryOptions {
-            plain_http: o.plain_http,
-            tls: o.tls.is_some(),
-            ca: o.tls.as_ref().and_then(|t| t.ca.as_ref().map(|b| b.to_vec())),
-            insecure_skip_verify: o.tls.as_ref().and_then(|t| t.insecure_skip_verify).unwrap_or(false),
-            docker_config: credentials.is_none(),
-            credentials,
-        },
+        registry: registry_options(o.plain_http, o.tls, o.auth),
         max_concurrent_downloads: o.max_concurrent_downloads.unwrap_or(defaults.max_concurrent_downloads),
         labels: o.labels.unwrap_or_default(),
         unpack: o.unpack.unwrap_or(defaults.unpack),
@@ -165,6 +150,86 @@ pub(super) fn pull_options(
                 f.call(p.into(), ThreadsafeFunctionCallMode::NonBlocking);
             }) as core::progress::ProgressSink
         }),
+    }
+}
+
+#[napi(object)]
+pub struct NativePushOptions {
+    pub target: Option<String>,
+    pub platform: Option<String>,
+    pub plain_http: Option<bool>,
+    pub max_concurrent_uploads: Option<f64>,
+    pub tls: Option<RegistryTls>,
+    pub auth: Option<RegistryAuth>,
+}
+
+#[napi(object)]
+pub struct BlobPushProgressInfo {
+    pub digest: String,
+    pub media_type: String,
+    pub size: f64,
+    pub uploaded: f64,
+    #[napi(ts_type = "'waiting' | 'uploading' | 'exists' | 'mounted' | 'uploaded'")]
+    pub status: String,
+}
+
+#[napi(object)]
+pub struct PushProgressInfo {
+    #[napi(js_name = "ref")]
+    pub reference: String,
+    #[napi(ts_type = "'pushing' | 'done'")]
+    pub phase: String,
+    pub total_bytes: f64,
+    pub uploaded_bytes: f64,
+    pub blobs: Vec<BlobPushProgressInfo>,
+}
+
+impl From<core::push::PushProgress> for PushProgressInfo {
+    fn from(p: core::push::PushProgress) -> PushProgressInfo {
+        PushProgressInfo {
+            reference: p.reference,
+            phase: p.phase.to_string(),
+            total_bytes: p.total_bytes as f64,
+            uploaded_bytes: p.uploaded_bytes as f64,
+            blobs: p
+                .blobs
+                .into_iter()
+                .map(|b| BlobPushProgressInfo {
+                    digest: b.digest,
+                    media_type: b.media_type,
+                    size: b.size as f64,
+                    uploaded: b.uploaded as f64,
+                    status: b.status.as_str().to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+pub type PushProgressCallback = ThreadsafeFunction<PushProgressInfo, (), PushProgressInfo, napi::Status, false>;
+
+#[napi(object)]
+pub struct PushedInfo {
+    pub digest: String,
+    pub size: f64,
+}
+
+fn registry_options(plain_http: Option<bool>, tls: Option<RegistryTls>, auth: Option<RegistryAuth>) -> RegistryOptions {
+    let credentials = match auth {
+        Some(RegistryAuth { token: Some(token), .. }) => Some(Credentials::Token(token)),
+        Some(RegistryAuth { username: Some(username), password, .. }) => {
+            Some(Credentials::Basic { username, password: password.unwrap_or_default() })
+        }
+        // Else the docker config, looked up by the core when a registry asks (off this thread).
+        _ => None,
+    };
+    RegistryOptions {
+        plain_http,
+        tls: tls.is_some(),
+        ca: tls.as_ref().and_then(|t| t.ca.as_ref().map(|b| b.to_vec())),
+        insecure_skip_verify: tls.as_ref().and_then(|t| t.insecure_skip_verify).unwrap_or(false),
+        docker_config: credentials.is_none(),
+        credentials,
     }
 }
 
@@ -182,6 +247,41 @@ impl NativeClient {
         let options = pull_options(options, on_progress);
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
         spawn(env, async move { Ok(client.pull(&reference, options, &cancel).await?.into()) })
+    }
+
+    #[napi]
+    pub fn push<'env>(
+        &self,
+        env: &'env Env,
+        name: String,
+        options: Option<NativePushOptions>,
+        on_progress: Option<PushProgressCallback>,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, PushedInfo>> {
+        let defaults = core::push::PushOptions::default();
+        let options = match options {
+            None => defaults,
+            Some(o) => core::push::PushOptions {
+                target: o.target,
+                platform: o.platform,
+                registry: registry_options(o.plain_http, o.tls, o.auth),
+                max_concurrent_uploads: o.max_concurrent_uploads.unwrap_or(defaults.max_concurrent_uploads),
+                on_progress: None,
+            },
+        };
+        let options = core::push::PushOptions {
+            on_progress: on_progress.map(|f| {
+                std::sync::Arc::new(move |p: core::push::PushProgress| {
+                    f.call(p.into(), ThreadsafeFunctionCallMode::NonBlocking);
+                }) as core::push::PushProgressSink
+            }),
+            ..options
+        };
+        let (client, cancel) = (self.inner.clone(), from_handle(cancel));
+        spawn(env, async move {
+            let pushed = client.push(&name, options, &cancel).await?;
+            Ok(PushedInfo { digest: pushed.digest, size: pushed.size as f64 })
+        })
     }
 
     /// The image config (OCI JSON text; index.js parses it).
@@ -263,6 +363,19 @@ impl NativeClient {
             let list = client.list_images(filters.unwrap_or_default(), &cancel).await?;
             to_json(&list.into_iter().map(ImageInfo::from).collect::<Vec<_>>())
         })
+    }
+
+    #[napi]
+    pub fn tag_image<'env>(
+        &self,
+        env: &'env Env,
+        source: String,
+        target: String,
+        force: Option<bool>,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, ImageInfo>> {
+        let (client, cancel) = (self.inner.clone(), from_handle(cancel));
+        spawn(env, async move { Ok(client.tag_image(&source, &target, force.unwrap_or(false), &cancel).await?.into()) })
     }
 
     #[napi]

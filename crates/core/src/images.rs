@@ -234,3 +234,44 @@ impl Client {
             .ok_or_else(|| Error::new(Code::Internal, format!("{what}: the daemon answered without the image")))
     }
 }
+
+impl Client {
+    /// `tagImage(source, target)`: a second image record on the same target (and labels). The
+    /// target name is normalised like a pulled image's (`app:1` → `docker.io/library/app:1`). An
+    /// existing `target` is ALREADY_EXISTS unless `force`, which points it at the source's target.
+    pub async fn tag_image(&self, source: &str, target: &str, force: bool, cancel: &Cancel) -> Result<ImageRecord> {
+        let name = Reference::parse(target)?.name();
+        let image = self.get_image(source, cancel).await?;
+        let record = Image {
+            name: name.clone(),
+            labels: image.labels.clone(),
+            target: Some((&image.target).into()),
+            ..Default::default()
+        };
+        let what = format!("tag image {:?} as {name:?}", image.name);
+        let created = self
+            .unary(&what, cancel, |ch| {
+                let record = record.clone();
+                async move {
+                    images(ch)
+                        .create(self.request(CreateImageRequest { image: Some(record), source_date_epoch: None }))
+                        .await
+                }
+            })
+            .await;
+        match created {
+            Ok(reply) => reply
+                .image
+                .map(self::record)
+                .ok_or_else(|| Error::new(Code::Internal, format!("{what}: the daemon answered without the image"))),
+            Err(e) if e.code == Code::AlreadyExists && force => {
+                self.put_image(&name, &image.target, &image.labels).await
+            }
+            Err(e) if e.code == Code::AlreadyExists => Err(Error::new(
+                Code::AlreadyExists,
+                format!("{what}: an image named {name:?} exists already (force replaces it)"),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+}

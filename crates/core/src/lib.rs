@@ -26,6 +26,7 @@ pub mod numbers;
 pub mod platform;
 pub mod progress;
 pub mod pull;
+pub mod push;
 pub mod reference;
 pub mod registry;
 pub mod run;

@@ -75,6 +75,17 @@ pub struct Registry {
     looked_up: tokio::sync::OnceCell<Option<Credentials>>,
     /// The Authorization header that last worked (or none yet).
     authorization: Mutex<Option<HeaderValue>>,
+    /// Token scopes asked for besides the challenge's: a push's pull scope on the repositories
+    /// it mounts blobs from (a registry treats an unauthorised mount as an ordinary upload).
+    extra_scopes: Vec<String>,
+}
+
+/// How a blob upload began.
+pub enum UploadStart {
+    /// The registry linked the blob from another repository (201).
+    Mounted,
+    /// An upload session: PUT the bytes to this URL.
+    Session(reqwest::Url),
 }
 
 impl Registry {
@@ -104,7 +115,92 @@ impl Registry {
             docker_config: options.docker_config,
             looked_up: tokio::sync::OnceCell::new(),
             authorization: Mutex::new(None),
+            extra_scopes: Vec::new(),
         })
+    }
+
+    /// For a push that may mount blobs from `sources` (repositories on this registry).
+    pub fn with_mount_sources(mut self, sources: impl IntoIterator<Item = String>) -> Registry {
+        self.extra_scopes =
+            sources.into_iter().filter(|r| *r != self.repository).map(|r| format!("repository:{r}:pull")).collect();
+        self.extra_scopes.sort();
+        self.extra_scopes.dedup();
+        self
+    }
+
+    /// HEAD a blob: whether this repository has it already.
+    pub async fn blob_exists(&self, digest: &str) -> Result<bool> {
+        let url = format!("{}/v2/{}/blobs/{}", self.base, self.repository, digest);
+        let what = format!("check {digest} in {}/{}", self.host, self.repository);
+        let response = self.send_any(&what, || self.http.head(&url)).await?;
+        match response.status() {
+            s if s.is_success() => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            _ => Err(self.status_error(&what, response).await),
+        }
+    }
+
+    /// POST an upload session, or a cross-repository mount of `digest` from `from`.
+    pub async fn start_upload(&self, mount: Option<(&str, &str)>) -> Result<UploadStart> {
+        let mut url = format!("{}/v2/{}/blobs/uploads/", self.base, self.repository);
+        if let Some((digest, from)) = mount {
+            url.push_str(&format!("?mount={digest}&from={from}"));
+        }
+        let what = match mount {
+            Some((digest, from)) => format!("mount {digest} from {from} into {}/{}", self.host, self.repository),
+            None => format!("start an upload to {}/{}", self.host, self.repository),
+        };
+        let response = self.send(&what, || self.http.post(&url).header(reqwest::header::CONTENT_LENGTH, "0")).await?;
+        if response.status() == StatusCode::CREATED && mount.is_some() {
+            return Ok(UploadStart::Mounted);
+        }
+        Ok(UploadStart::Session(self.location(&what, &response)?))
+    }
+
+    /// The upload session's URL from a `Location` header (often relative).
+    fn location(&self, what: &str, response: &Response) -> Result<reqwest::Url> {
+        let location =
+            response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).ok_or_else(|| {
+                Error::new(Code::Unknown, format!("{what}: registry {} answered without a Location", self.host))
+            })?;
+        response.url().join(location).map_err(|e| {
+            Error::new(Code::Unknown, format!("{what}: registry {} sent an invalid Location: {e}", self.host))
+        })
+    }
+
+    /// Uploads a blob monolithically into the session `at`: one PUT, its body streamed.
+    pub async fn put_blob(
+        &self,
+        at: reqwest::Url,
+        digest: &str,
+        size: u64,
+        body: impl Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+    ) -> Result<()> {
+        let what = format!("upload {digest} to {}/{}", self.host, self.repository);
+        let mut url = at;
+        url.query_pairs_mut().append_pair("digest", digest);
+        let current = self.authorization.lock().await.clone();
+        let request = self
+            .http
+            .put(url)
+            .header(CONTENT_TYPE, "application/octet-stream")
+            .header(reqwest::header::CONTENT_LENGTH, size)
+            .body(reqwest::Body::wrap_stream(body));
+        let response = self.attempt(&what, request, current.as_ref()).await?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(self.status_error(&what, response).await)
+        }
+    }
+
+    /// PUT a manifest or index, its bytes exactly as stored, under a tag or its digest.
+    pub async fn put_manifest(&self, object: &str, media_type: &str, bytes: Bytes) -> Result<()> {
+        let url = format!("{}/v2/{}/manifests/{}", self.base, self.repository, object);
+        let sep = if object.contains(':') { '@' } else { ':' };
+        let what = format!("push manifest {}/{}{sep}{object}", self.host, self.repository);
+        self.send(&what, || self.http.put(&url).header(CONTENT_TYPE, media_type).body(bytes.clone())).await?;
+        Ok(())
     }
 
     /// GET a manifest or index by tag or digest.
@@ -199,7 +295,18 @@ impl Registry {
     }
 
     /// Sends with the current authorization; on a 401 answers the challenge once and retries.
+    /// Any other status is an error.
     async fn send(&self, what: &str, request: impl Fn() -> RequestBuilder) -> Result<Response> {
+        let response = self.send_any(what, request).await?;
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(self.status_error(what, response).await)
+        }
+    }
+
+    /// As `send`, but the answer after authentication is returned whatever its status.
+    async fn send_any(&self, what: &str, request: impl Fn() -> RequestBuilder) -> Result<Response> {
         let current = self.authorization.lock().await.clone();
         let response = self.attempt(what, request(), current.as_ref()).await?;
         let response = if response.status() == StatusCode::UNAUTHORIZED {
@@ -214,11 +321,10 @@ impl Registry {
         } else {
             response
         };
-        if response.status().is_success() {
-            Ok(response)
-        } else {
-            Err(self.status_error(what, response).await)
+        if response.status() == StatusCode::UNAUTHORIZED {
+            return Err(self.status_error(what, response).await);
         }
+        Ok(response)
     }
 
     async fn attempt(&self, what: &str, request: RequestBuilder, auth: Option<&HeaderValue>) -> Result<Response> {
@@ -296,6 +402,7 @@ impl Registry {
         let scope =
             challenge.params.get("scope").cloned().unwrap_or_else(|| format!("repository:{}:pull", self.repository));
         let mut query = vec![("scope", scope)];
+        query.extend(self.extra_scopes.iter().map(|s| ("scope", s.clone())));
         if let Some(service) = challenge.params.get("service") {
             query.push(("service", service.clone()));
         }
