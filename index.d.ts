@@ -487,6 +487,11 @@ export declare class Client {
   pull(ref: string, options?: PullOptions): Promise<Image>
   /** Pushes a stored image; blobs the repository has are skipped, others of the same registry mounted. */
   push(name: string, options?: PushOptions): Promise<PushResult>
+  /**
+   * One tar of the images (each for `platform`, default this host) that is both an OCI image layout and a
+   * `docker save` archive (manifest.json), streamed from the content store. Rejects (NotFoundError…) before any byte.
+   */
+  exportImages(names: string | string[], options?: { platform?: string; signal?: AbortSignal }): Promise<import('node:stream').Readable>
   /** A second name (normalised like a pull's) on `source`'s target; AlreadyExistsError for a taken name unless `force`. */
   tagImage(source: string, target: string, options?: { force?: boolean; signal?: AbortSignal }): Promise<Image>
   /** `name` as stored, or as a reference that normalises to it ('busybox' → docker.io/library/busybox:latest). */

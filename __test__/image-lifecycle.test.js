@@ -172,3 +172,79 @@ test('push: unknown image NotFoundError, bad options InvalidArgumentError, abort
   await assert.rejects(skopeoDigest(target, ['--tls-verify=false', '--creds', `${username}:${password}`]), /manifest unknown|not found|404/i)
   await c.close()
 })
+
+// ---------- exportImages ----------
+
+const os = require('node:os')
+const path = require('node:path')
+const { pipeline } = require('node:stream/promises')
+const { execFileSync } = require('node:child_process')
+const ctr = (ns, ...args) => execFileSync('ctr', ['-a', sb.address, '-n', ns, ...args], { encoding: 'utf8' })
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'containerd-napi-archive-'))
+test.after(() => fs.rmSync(tmp, { recursive: true, force: true }))
+
+test('exportImages: two images in one tar; ctr imports it with the same digests and runs it', async () => {
+  const c = await client()
+  const busybox = await c.pull(sb.images.busybox, { unpack: false })
+  const multilayer = await c.pull(sb.images.multilayer, { unpack: false })
+  const file = path.join(tmp, 'two.tar')
+  await pipeline(await c.exportImages([sb.images.busybox, sb.images.multilayer]), fs.createWriteStream(file))
+  const names = execFileSync('tar', ['-tf', file], { encoding: 'utf8' }).split('\n').filter(Boolean)
+  for (const n of ['oci-layout', 'index.json', 'manifest.json']) assert.ok(names.includes(n), n)
+  assert.ok(names.includes(`blobs/sha256/${busybox.target.digest.slice(7)}`))
+  const docker = JSON.parse(execFileSync('tar', ['-xOf', file, 'manifest.json'], { encoding: 'utf8' }))
+  assert.equal(docker.length, 2)
+  const repo = sb.registry
+  assert.deepEqual(docker.map((m) => m.RepoTags), [[`${repo}/busybox:latest`], [`${repo}/multilayer:latest`]])
+  for (const m of docker) for (const f of [m.Config, ...m.Layers]) assert.ok(names.includes(f), f)
+
+  const other = uniqueName('life-import')
+  ctr(other, 'images', 'import', file)
+  const listed = ctr(other, 'images', 'ls')
+  for (const img of [busybox, multilayer]) {
+    const row = listed.split('\n').find((l) => l.startsWith(img.name + ' '))
+    assert.ok(row && row.includes(img.target.digest), listed)
+  }
+  assert.match(ctr(other, 'run', '--rm', sb.images.busybox, uniqueName('c'), 'echo', 'exported-ok'), /exported-ok/)
+  await c.close()
+})
+
+test('exportImages: NotFoundError before any byte; abort destroys the stream with CancelledError', async () => {
+  const c = await client()
+  await rejectsWith(c.exportImages([sb.images.busybox]), NotFoundError)
+  await rejectsWith(c.exportImages([]), InvalidArgumentError)
+  await c.pull(sb.images.large, { unpack: false })
+  const ac = new AbortController()
+  const stream = await c.exportImages(sb.images.large, { signal: ac.signal })
+  let bytes = 0
+  await rejectsWith((async () => {
+    for await (const chunk of stream) {
+      bytes += chunk.length
+      if (bytes > 4 << 20) ac.abort()
+    }
+  })(), CancelledError)
+  await c.close()
+})
+
+test('exportImages of the largest fixture streams: under 64 MiB of extra RSS (collected every 8 MiB)', async () => {
+  const c = await client()
+  const img = await c.pull(sb.images.large, { unpack: false })
+  const size = await img.size()
+  global.gc?.()
+  const before = process.memoryUsage().rss
+  let peak = before
+  let bytes = 0
+  const stream = await c.exportImages(sb.images.large)
+  let sampled = 0
+  for await (const chunk of stream) {
+    bytes += chunk.length
+    peak = Math.max(peak, process.memoryUsage().rss)
+    // What is held, not what the collector has not got round to yet (chunks are external memory).
+    if (bytes - sampled > 8 << 20) { sampled = bytes; global.gc?.() }
+  }
+  assert.ok(bytes > size, `${bytes} bytes for an image of ${size}`)
+  const extra = (peak - before) / (1 << 20)
+  console.log(`# export of ${(size / (1 << 20)).toFixed(1)} MiB: peak extra RSS ${extra.toFixed(1)} MiB`)
+  assert.ok(extra < 64, `extra RSS ${extra.toFixed(1)} MiB`)
+  await c.close()
+})

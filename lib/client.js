@@ -7,6 +7,7 @@ const check = require('./check.js')
 const images = () => require('./image.js')
 const containers = () => require('./container.js')
 const events = () => require('./events.js')
+const archives = () => require('./archive.js')
 const { InvalidArgumentError, DeadlineExceededError } = require('./errors.js')
 
 // Only Client.connect() and withNamespace() construct clients.
@@ -212,6 +213,19 @@ class Client {
       if (t.exitCode != null) Object.assign(out, { exitCode: t.exitCode, exitedAt: new Date(t.exitedAt) })
       return out
     })
+  }
+
+  /**
+   * One tar of `names` that is an OCI layout and a `docker save` archive, streamed. Resolves once
+   * every image was found (NotFoundError before any byte).
+   */
+  async exportImages(names, options) {
+    const list = typeof names === 'string' ? [names] : check.optionalStrings(names, 'names')
+    if (!list || list.length === 0) throw new InvalidArgumentError('names must be an image name or a non-empty array of them')
+    const o = check.known(check.optionalObject(options, 'options'), 'options', ['platform', 'signal'])
+    const platform = check.optionalString(o.platform, 'options.platform')
+    const native = await call('export images', o.signal, (h) => this.#native.exportImages(list, platform, h))
+    return archives().exportReadable(native, o.signal)
   }
 
   /** A second name for an image (AlreadyExistsError for a name in use, unless `force`). */

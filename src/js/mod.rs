@@ -3,6 +3,7 @@
 // Under `cargo test` napi-derive registers nothing, so the exports look unused there.
 #![cfg_attr(test, allow(dead_code))]
 
+mod archives;
 mod cancel;
 mod client;
 mod containers;

@@ -1,6 +1,7 @@
 //! The napi-free core: plain async Rust over containerd's gRPC API, testable with `cargo test`.
 
 pub mod address;
+pub mod archive;
 pub mod cancel;
 pub mod client;
 pub mod connection;
