@@ -232,6 +232,21 @@ export interface ContainerOptions {
   snapshotter?: string
   /** Default 'io.containerd.runc.v2'. */
   runtime?: string
+  /** 'default' (moby's default profile, for this arch and the container's capabilities: e.g.
+   *  CAP_SYS_ADMIN unlocks mount/unshare), 'unconfined', or a profile object in moby's format (an
+   *  OCI LinuxSeccomp object is one too). privileged containers are always unconfined. */
+  seccomp?: 'default' | 'unconfined' | SeccompProfile
+  /** Default true (NoNewPrivs: 1). */
+  noNewPrivileges?: boolean
+  /** The cgroup's pids.max (> 0). */
+  pidsLimit?: number
+  /** name 'nofile', 'nproc', 'core'... or 'RLIMIT_NOFILE'; -1 is unlimited; hard defaults to soft.
+   *  Replaces the default nofile 1024/1024 when it names it. */
+  ulimits?: Ulimit[]
+  /** Namespaced only: net.* (not with hostNetwork), fs.mqueue.*, kernel.msg*, kernel.sem, kernel.shm*. */
+  sysctls?: Record<string, string>
+  /** An RFC 7386 JSON merge patch applied to the finished OCI spec, last (null removes a key). */
+  specPatch?: Record<string, unknown>
   /** Record its tasks' output with time and stream, rotated, readable with `logs()` after this
    *  process is gone (stdio 'log', the default for its tasks). Local daemons only
    *  (FailedPreconditionError over tcp://); not with run() (InvalidArgumentError). */
@@ -269,6 +284,33 @@ export interface LogsOptions {
   until?: Date | number
   /** Ends the iteration with a CancelledError. */
   signal?: AbortSignal
+}
+
+export interface Ulimit {
+  name: string
+  soft: number
+  hard?: number
+}
+
+/** moby's seccomp profile format (see moby/profiles seccomp/default.json). */
+export interface SeccompProfile {
+  defaultAction: string
+  defaultErrnoRet?: number
+  architectures?: string[]
+  archMap?: Array<{ architecture: string; subArchitectures?: string[] | null }>
+  flags?: string[]
+  listenerPath?: string
+  listenerMetadata?: string
+  syscalls?: Array<{
+    name?: string
+    names?: string[]
+    action: string
+    errnoRet?: number
+    args?: Array<{ index: number; value: number; valueTwo?: number; op: string }>
+    comment?: string
+    includes?: { caps?: string[]; arches?: string[]; minKernel?: string }
+    excludes?: { caps?: string[]; arches?: string[]; minKernel?: string }
+  }>
 }
 
 export interface NetworkOptions {
@@ -418,13 +460,19 @@ export interface RunOptions extends Omit<ContainerOptions, 'image' | 'args'> {
    *  aborted and cleaned up (DeadlineExceededError); a process still running is killed with
    *  SIGKILL, cleaned up, and the DeadlineExceededError's `stdout`/`stderr` hold its output so far. */
   timeoutMs?: number
+  /** Bytes kept per stream (default 64 MiB; Infinity: no limit). More output: the process is
+   *  killed, everything cleaned up, and run() rejects with a ResourceExhaustedError whose
+   *  `stdout`/`stderr` hold the output up to the limit. */
+  maxBuffer?: number
+  /** 'buffer': stdout and stderr as Buffers, byte for byte; else decoded (default 'utf8'). */
+  encoding?: BufferEncoding | 'buffer'
   signal?: AbortSignal
 }
 
-export interface RunResult {
+export interface RunResult<T extends string | Buffer = string> {
   exitCode: number
-  stdout: string
-  stderr: string
+  stdout: T
+  stderr: T
   exitedAt: Date
 }
 
@@ -522,6 +570,7 @@ export declare class Client {
   subscribe(options?: SubscribeOptions): EventStream
 
   /** Like `ctr run --rm`: always removes its task, container and snapshot again. */
+  run(image: string | Image, args: string[] | undefined, options: RunOptions & { encoding: 'buffer' }): Promise<RunResult<Buffer>>
   run(image: string | Image, args?: string[], options?: RunOptions): Promise<RunResult>
 }
 
@@ -554,7 +603,12 @@ export declare class DeadlineExceededError extends ContainerdError {
 export declare class CancelledError extends ContainerdError { code: 'CANCELLED' }
 export declare class PermissionDeniedError extends ContainerdError { code: 'PERMISSION_DENIED' }
 export declare class UnauthenticatedError extends ContainerdError { code: 'UNAUTHENTICATED' }
-export declare class ResourceExhaustedError extends ContainerdError { code: 'RESOURCE_EXHAUSTED' }
+export declare class ResourceExhaustedError extends ContainerdError {
+  code: 'RESOURCE_EXHAUSTED'
+  /** From run() past maxBuffer: the output up to the limit (Buffers with encoding 'buffer'). */
+  stdout?: string | Buffer
+  stderr?: string | Buffer
+}
 export declare class UnimplementedError extends ContainerdError { code: 'UNIMPLEMENTED' }
 export declare class DataLossError extends ContainerdError { code: 'DATA_LOSS' }
 export declare class InternalError extends ContainerdError { code: 'INTERNAL' }

@@ -8,7 +8,7 @@ const images = () => require('./image.js')
 const containers = () => require('./container.js')
 const events = () => require('./events.js')
 const archives = () => require('./archive.js')
-const { InvalidArgumentError, DeadlineExceededError } = require('./errors.js')
+const { InvalidArgumentError, DeadlineExceededError, ResourceExhaustedError } = require('./errors.js')
 
 // Only Client.connect() and withNamespace() construct clients.
 const INTERNAL = Symbol('containerd-napi.internal')
@@ -169,7 +169,10 @@ class Client {
    */
   async run(image, args, options) {
     const o = check.optionalObject(options, 'options')
-    const { id, pull, input, timeoutMs, signal, ...rest } = o
+    const { id, pull, input, timeoutMs, maxBuffer, encoding, signal, ...rest } = o
+    if (encoding !== undefined && encoding !== 'buffer' && !(typeof encoding === 'string' && Buffer.isEncoding(encoding))) {
+      throw new InvalidArgumentError(`options.encoding must be 'buffer' or a Buffer encoding such as 'utf8', got ${JSON.stringify(encoding)}`)
+    }
     const container = containers().containerOptions({ ...rest, image, args })
     let pullOptions
     if (pull !== undefined && typeof pull !== 'boolean') pullOptions = nativePullOptions(pull, 'options.pull', [])
@@ -180,9 +183,17 @@ class Client {
       pullOptions,
       input: input === undefined ? undefined : typeof input === 'string' ? Buffer.from(input) : checkBuffer(input),
       timeoutMs: check.optionalNumber(timeoutMs, 'options.timeoutMs'),
+      maxBuffer: check.optionalNumber(maxBuffer, 'options.maxBuffer'),
     }
     const result = await call('run', signal, (h) => this.#native.run(native, h))
-    const out = { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, exitedAt: new Date(result.exitedAt) }
+    const decode = (bytes) => (encoding === 'buffer' ? bytes : bytes.toString(encoding ?? 'utf8'))
+    const out = { exitCode: result.exitCode, stdout: decode(result.stdout), stderr: decode(result.stderr), exitedAt: new Date(result.exitedAt) }
+    if (result.maxBufferExceeded) {
+      const limit = maxBuffer ?? 64 * 1024 * 1024
+      const err = new ResourceExhaustedError(`run: the output passed maxBuffer (${limit} bytes per stream); the process was killed`)
+      Object.assign(err, { stdout: out.stdout, stderr: out.stderr })
+      throw err
+    }
     if (result.timedOut) {
       const err = new DeadlineExceededError(`run: the process did not exit within ${timeoutMs} ms and was killed`)
       Object.assign(err, { stdout: out.stdout, stderr: out.stderr })

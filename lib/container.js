@@ -136,11 +136,37 @@ function containerOptions(options) {
     snapshotter: check.optionalString(o.snapshotter, 'options.snapshotter'),
     runtime: check.optionalString(o.runtime, 'options.runtime'),
     log: o.log === undefined ? undefined : logs().logOption(o.log),
+    ...hardening(o),
   }
   // Every option has a field of the same name in the native shape, but for these.
-  const names = Object.keys(native).filter((k) => k !== 'capAdd' && k !== 'capDrop')
+  const names = Object.keys(native).filter((k) => k !== 'capAdd' && k !== 'capDrop' && k !== 'seccompProfile')
   check.known(o, 'options', [...names, 'capabilities', 'signal'])
   return native
+}
+
+/** seccomp, noNewPrivileges, pidsLimit, ulimits, sysctls, specPatch (values are checked in Rust). */
+function hardening(o) {
+  // A profile object crosses as JSON (seccompProfile); a name as seccomp.
+  const profile = o.seccomp !== undefined && typeof o.seccomp !== 'string'
+  const out = {
+    seccomp: profile ? undefined : o.seccomp,
+    seccompProfile: profile ? JSON.stringify(check.optionalObject(o.seccomp, 'options.seccomp')) : undefined,
+    noNewPrivileges: check.optionalBoolean(o.noNewPrivileges, 'options.noNewPrivileges'),
+    pidsLimit: check.optionalNumber(o.pidsLimit, 'options.pidsLimit'),
+    ulimits: undefined,
+    sysctls: check.stringRecord(o.sysctls, 'options.sysctls'),
+    specPatch: o.specPatch === undefined ? undefined : JSON.stringify(check.optionalObject(o.specPatch, 'options.specPatch')),
+  }
+  if (o.ulimits !== undefined) {
+    if (!Array.isArray(o.ulimits)) throw new InvalidArgumentError('options.ulimits must be an array of { name, soft, hard? }')
+    out.ulimits = o.ulimits.map((u, i) => {
+      check.known(check.optionalObject(u, `options.ulimits[${i}]`), `options.ulimits[${i}]`, ['name', 'soft', 'hard'])
+      const soft = check.optionalNumber(u.soft, `options.ulimits[${i}].soft`)
+      if (soft === undefined) throw new InvalidArgumentError(`options.ulimits[${i}].soft must be a number`)
+      return { name: check.string(u.name, `options.ulimits[${i}].name`), soft, hard: check.optionalNumber(u.hard, `options.ulimits[${i}].hard`) ?? soft }
+    })
+  }
+  return out
 }
 
 /** Ports as strings or { hostPort, containerPort, protocol?, hostIp? } (values are checked in Rust). */

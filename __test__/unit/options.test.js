@@ -56,3 +56,24 @@ test('containerOptions: log is true or { maxSizeBytes, maxFiles } with the shipp
   invalid(() => containerOptions({ image: 'x', log: 'yes' }), /options\.log must be an object/)
   invalid(() => containerOptions({ image: 'x', log: { maxFiles: '2' } }), /options\.log\.maxFiles must be a number/)
 })
+
+test('containerOptions: hardening options (seccomp name or profile, ulimits, specPatch as JSON)', () => {
+  const profile = { defaultAction: 'SCMP_ACT_ALLOW' }
+  const o = containerOptions({
+    image: 'x', seccomp: profile, noNewPrivileges: false, pidsLimit: 5,
+    ulimits: [{ name: 'nofile', soft: 10 }, { name: 'core', soft: 0, hard: -1 }],
+    sysctls: { 'net.ipv4.ip_forward': '1' }, specPatch: { hostname: 'h' },
+  })
+  assert.equal(o.seccompProfile, JSON.stringify(profile))
+  assert.equal(o.seccomp, undefined)
+  assert.deepEqual([o.noNewPrivileges, o.pidsLimit, o.sysctls], [false, 5, { 'net.ipv4.ip_forward': '1' }])
+  assert.deepEqual(o.ulimits, [{ name: 'nofile', soft: 10, hard: 10 }, { name: 'core', soft: 0, hard: -1 }])
+  assert.equal(o.specPatch, '{"hostname":"h"}')
+  assert.equal(containerOptions({ image: 'x', seccomp: 'unconfined' }).seccomp, 'unconfined')
+  assert.equal(containerOptions({ image: 'x' }).seccomp, undefined, "the core's default applies")
+  invalid(() => containerOptions({ image: 'x', seccomp: 3 }), /options.seccomp must be an object/)
+  invalid(() => containerOptions({ image: 'x', ulimits: {} }), /options.ulimits must be an array/)
+  invalid(() => containerOptions({ image: 'x', ulimits: [{ name: 'nofile' }] }), /soft must be a number/)
+  invalid(() => containerOptions({ image: 'x', specPatch: [] }), /options.specPatch must be an object/)
+  invalid(() => containerOptions({ image: 'x', pidsLimit: '5' }), /options.pidsLimit must be a number/)
+})

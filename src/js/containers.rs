@@ -6,11 +6,19 @@ use super::networks::{network_request, NativePortMapping};
 use super::settle::to_json;
 use crate::core;
 use crate::core::containers::ContainerOptions;
-use crate::core::spec::{MountOptions, SpecOptions};
+use crate::core::seccomp::SeccompOption;
+use crate::core::spec::{MountOptions, SpecOptions, Ulimit};
 use napi::bindgen_prelude::{Either, PromiseRaw};
 use napi::{Env, Result};
 use napi_derive::napi;
 use std::collections::HashMap;
+
+#[napi(object)]
+pub struct NativeUlimit {
+    pub name: String,
+    pub soft: f64,
+    pub hard: f64,
+}
 
 #[napi(object)]
 pub struct NativeMount {
@@ -47,6 +55,15 @@ pub struct NativeContainerOptions {
     pub snapshotter: Option<String>,
     pub runtime: Option<String>,
     pub log: Option<NativeLogOptions>,
+    /// 'default' or 'unconfined'; a profile object arrives as `seccomp_profile` (JSON).
+    pub seccomp: Option<String>,
+    pub seccomp_profile: Option<String>,
+    pub no_new_privileges: Option<bool>,
+    pub pids_limit: Option<f64>,
+    pub ulimits: Option<Vec<NativeUlimit>>,
+    pub sysctls: Option<HashMap<String, String>>,
+    /// The merge patch as JSON.
+    pub spec_patch: Option<String>,
 }
 
 /// `log: true` or `{ maxSizeBytes, maxFiles }`, plus where the package's logger binary is.
@@ -55,6 +72,20 @@ pub struct NativeLogOptions {
     pub max_size_bytes: Option<f64>,
     pub max_files: Option<f64>,
     pub logger: Option<String>,
+}
+
+fn json_option(what: &str, json: Option<String>) -> core::Result<Option<serde_json::Value>> {
+    json.map(|j| serde_json::from_str(&j).map_err(|e| core::Error::invalid_argument(format!("{what}: {e}"))))
+        .transpose()
+}
+
+/// A JS number as an integer (non-integers are kept distinguishable: they fail the core's checks).
+fn integer(n: f64) -> i64 {
+    if n.fract() == 0.0 && n.is_finite() {
+        n as i64
+    } else {
+        i64::MIN
+    }
 }
 
 #[napi(object)]
@@ -86,7 +117,12 @@ impl From<core::containers::ContainerRecord> for ContainerInfo {
     }
 }
 
-pub(super) fn container_options(o: NativeContainerOptions) -> ContainerOptions {
+pub(super) fn container_options(o: NativeContainerOptions) -> core::Result<ContainerOptions> {
+    let seccomp = match (json_option("seccomp profile", o.seccomp_profile)?, o.seccomp) {
+        (Some(profile), _) => SeccompOption::Profile(profile),
+        (None, Some(name)) => SeccompOption::parse_name(&name)?,
+        (None, None) => SeccompOption::Default,
+    };
     let spec = SpecOptions {
         args: o.args,
         env: o.env.unwrap_or_default(),
@@ -114,8 +150,19 @@ pub(super) fn container_options(o: NativeContainerOptions) -> ContainerOptions {
         cap_add: o.cap_add.unwrap_or_default(),
         cap_drop: o.cap_drop.unwrap_or_default(),
         annotations: o.annotations.unwrap_or_default(),
+        seccomp,
+        no_new_privileges: o.no_new_privileges,
+        pids_limit: o.pids_limit.map(integer),
+        ulimits: o
+            .ulimits
+            .unwrap_or_default()
+            .into_iter()
+            .map(|u| Ulimit { name: u.name, soft: integer(u.soft), hard: integer(u.hard) })
+            .collect(),
+        sysctls: o.sysctls.unwrap_or_default(),
+        spec_patch: json_option("specPatch", o.spec_patch)?,
     };
-    ContainerOptions {
+    Ok(ContainerOptions {
         image: o.image,
         spec,
         user: o.user,
@@ -128,7 +175,7 @@ pub(super) fn container_options(o: NativeContainerOptions) -> ContainerOptions {
             max_files: l.max_files,
             logger: l.logger.map(std::path::PathBuf::from),
         }),
-    }
+    })
 }
 
 #[napi]
@@ -141,7 +188,8 @@ impl NativeClient {
         options: NativeContainerOptions,
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, ContainerInfo>> {
-        let (client, cancel, options) = (self.inner.clone(), from_handle(cancel), container_options(options));
+        let options = container_options(options).map_err(super::error::to_napi)?;
+        let (client, cancel) = (self.inner.clone(), from_handle(cancel));
         spawn(env, async move { Ok(client.create_container(&id, options, &cancel).await?.into()) })
     }
 

@@ -18,16 +18,21 @@ pub struct NativeRunOptions {
     pub pull_options: Option<NativePullOptions>,
     pub input: Option<Buffer>,
     pub timeout_ms: Option<f64>,
+    /// Bytes kept per stream; undefined: the core's default (64 MiB); Infinity: no limit.
+    pub max_buffer: Option<f64>,
 }
 
 #[napi(object)]
 pub struct RunResultInfo {
     pub exit_code: u32,
     pub exited_at: f64,
-    pub stdout: String,
-    pub stderr: String,
+    /// Raw bytes; index.js decodes them (utf8 unless `encoding: 'buffer'`).
+    pub stdout: Buffer,
+    pub stderr: Buffer,
     /// Killed after `timeoutMs`; index.js turns this into a DeadlineExceededError carrying the output.
     pub timed_out: bool,
+    /// A stream passed maxBuffer; index.js turns this into a ResourceExhaustedError with the output.
+    pub max_buffer_exceeded: bool,
 }
 
 #[napi]
@@ -39,7 +44,7 @@ impl NativeClient {
         options: NativeRunOptions,
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, RunResultInfo>> {
-        let container = container_options(options.container);
+        let container = container_options(options.container).map_err(super::error::to_napi)?;
         let pull = options.pull.unwrap_or(true).then(|| pull_options(options.pull_options, None));
         let timeout = match options.timeout_ms.map(|ms| core::client::millis("timeoutMs", ms)).transpose() {
             Ok(limit) => limit.flatten(),
@@ -51,6 +56,7 @@ impl NativeClient {
             pull,
             input: options.input.map(|b| b.to_vec()),
             timeout,
+            max_buffer: options.max_buffer,
         };
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
         spawn(env, async move {
@@ -58,9 +64,10 @@ impl NativeClient {
             Ok(RunResultInfo {
                 exit_code: out.exit.code,
                 exited_at: out.exit.exited_at,
-                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+                stdout: out.stdout.into(),
+                stderr: out.stderr.into(),
                 timed_out: out.timed_out,
+                max_buffer_exceeded: out.max_buffer_exceeded,
             })
         })
     }

@@ -10,7 +10,7 @@ use super::images::{millis, Descriptor, ImageRecord};
 use super::leases::lease_id;
 use super::manifest::chain_ids;
 use super::network::{Mode, NetworkRequest, NETWORK_LABEL};
-use super::spec::{build_spec, to_json, ImageDefaults, ResolvedUser, SpecOptions, SPEC_TYPE_URL};
+use super::spec::{spec_json, ImageDefaults, ResolvedUser, SpecOptions, SPEC_TYPE_URL};
 use super::users::{find_in_layer, needs_files, resolve_user, LayerFile};
 use containerd_client::services::v1::container::Runtime;
 use containerd_client::services::v1::{
@@ -129,7 +129,7 @@ impl Client {
         let defaults = ImageDefaults::from_config_json(&resolved.config_bytes)?;
         let user_spec = options.user.clone().or_else(|| defaults.user.clone()).unwrap_or_default();
         let user = self.image_user(&resolved.layers, &user_spec).await?;
-        let spec = to_json(&build_spec(self.namespace(), id, &defaults, &options.spec, &user)?)?;
+        let spec = spec_json(self.namespace(), id, &defaults, &options.spec, &user)?;
         let parent = chain_ids(&resolved.diff_ids).pop().unwrap_or_default();
         if !parent.is_empty() && !self.snapshot_exists(&options.snapshotter, &parent).await? {
             Box::pin(self.image_unpack(&image.name, &options.snapshotter, cancel)).await?;

@@ -31,6 +31,7 @@ pub mod push;
 pub mod reference;
 pub mod registry;
 pub mod run;
+pub mod seccomp;
 pub mod signals;
 pub mod snapshots;
 pub mod spec;

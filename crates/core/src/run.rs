@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::pipe;
+use tokio::sync::Notify;
 
 /// Cleanup must finish even when the daemon is slow; it is never cancelled by the caller.
 const CLEANUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -29,6 +30,24 @@ pub struct RunOptions {
     pub input: Option<Vec<u8>>,
     /// SIGKILL after this long; the output so far is returned with `timed_out`.
     pub timeout: Option<Duration>,
+    /// Bytes kept per stream (stdout, stderr); more output kills the process and the output so far
+    /// is returned with `max_buffer_exceeded`. `None`: [`DEFAULT_MAX_BUFFER`]; infinity: no limit.
+    pub max_buffer: Option<f64>,
+}
+
+/// run()'s default `maxBuffer`: 64 MiB per stream.
+pub const DEFAULT_MAX_BUFFER: usize = 64 << 20;
+
+/// `maxBuffer` in bytes: a whole number of at least 1, or infinity (no limit).
+pub fn max_buffer_bytes(value: Option<f64>) -> Result<usize> {
+    match value {
+        None => Ok(DEFAULT_MAX_BUFFER),
+        Some(v) if v == f64::INFINITY => Ok(usize::MAX),
+        Some(v) if v.is_finite() && v >= 1.0 && v.fract() == 0.0 => Ok(v.min(usize::MAX as f64) as usize),
+        Some(v) => Err(Error::invalid_argument(format!(
+            "invalid maxBuffer {v}: must be a whole number of bytes of at least 1, or Infinity"
+        ))),
+    }
 }
 
 #[derive(Debug)]
@@ -37,6 +56,8 @@ pub struct RunOutput {
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
     pub timed_out: bool,
+    /// A stream passed `max_buffer`: the process was killed; the output is cut at the limit.
+    pub max_buffer_exceeded: bool,
 }
 
 /// What exists so far, for cleanup.
@@ -61,16 +82,21 @@ const OUTPUT_GRACE: Duration = Duration::from_secs(2);
 
 type Buffer = Arc<Mutex<Vec<u8>>>;
 
-/// Reads a FIFO into `out` until its end.
-async fn collect(fd: Option<OwnedFd>, out: Buffer) {
+/// Reads a FIFO into `out` until its end, or until `limit` bytes: then it keeps `limit` bytes,
+/// signals `full` and stops reading.
+async fn collect(fd: Option<OwnedFd>, out: Buffer, limit: usize, full: Arc<Notify>) {
     let Some(Ok(mut reader)) = fd.map(pipe::Receiver::from_owned_fd) else { return };
     let mut chunk = vec![0u8; 64 * 1024];
     while let Ok(n) = reader.read(&mut chunk).await {
         if n == 0 {
             break;
         }
-        if let Ok(mut out) = out.lock() {
-            out.extend_from_slice(&chunk[..n]);
+        let Ok(mut out) = out.lock() else { break };
+        let room = limit.saturating_sub(out.len());
+        out.extend_from_slice(&chunk[..n.min(room)]);
+        if n > room {
+            full.notify_one();
+            break;
         }
     }
 }
@@ -88,6 +114,7 @@ impl Client {
                 "run() removes its container and so its log: use createContainer with log, then newTask",
             ));
         }
+        max_buffer_bytes(options.max_buffer)?;
         let mut made = Made::default();
         // Boxed: the steps' state machine is large, and callers build this future on their stack.
         let outcome = cancel.run("run", Box::pin(self.run_steps(&id, &options, &mut made, cancel))).await;
@@ -158,9 +185,10 @@ impl Client {
         let PipeFds { stdin, stdout, stderr } = fds;
         let (stdout, stderr, stdin) = (owned(stdout), owned(stderr), owned(stdin));
         let (out, err) = (Buffer::default(), Buffer::default());
+        let (limit, full) = (max_buffer_bytes(options.max_buffer)?, Arc::new(Notify::new()));
         let readers = tokio::spawn({
-            let (out, err) = (out.clone(), err.clone());
-            async move { tokio::join!(collect(stdout, out), collect(stderr, err)) }
+            let (out, err, full) = (out.clone(), err.clone(), full.clone());
+            async move { tokio::join!(collect(stdout, out, limit, full.clone()), collect(stderr, err, limit, full)) }
         });
         self.start_process(id, "", cancel).await?;
         if let (Some(input), Some(fd)) = (&options.input, stdin) {
@@ -174,22 +202,30 @@ impl Client {
                 let _ = client.close_stdin(&id, "", &Cancel::none()).await;
             });
         }
-        let waited = match deadline {
-            Some(at) => tokio::time::timeout_at(at, self.wait_process(id, "", cancel)).await.ok(),
-            None => Some(self.wait_process(id, "", cancel).await),
+        let waited = async {
+            match deadline {
+                Some(at) => tokio::time::timeout_at(at, self.wait_process(id, "", cancel)).await.ok(),
+                None => Some(self.wait_process(id, "", cancel).await),
+            }
         };
-        let (exit, timed_out) = match waited {
-            Some(exit) => (exit?, false),
-            None => {
-                self.kill_process(id, "", SIGKILL, true, cancel).await?;
-                (self.wait_process(id, "", cancel).await?, true)
+        // None: killed, for the timeout (false) or for too much output (true).
+        let stopped = tokio::select! {
+            waited = waited => waited.map(|exit| (exit, false)).ok_or(false),
+            _ = full.notified() => Err(true),
+        };
+        let (exit, timed_out, max_buffer_exceeded) = match stopped {
+            Ok((exit, _)) => (exit?, false, false),
+            Err(overflow) => {
+                // It may have exited meanwhile: the wait below has the status either way.
+                let _ = self.kill_process(id, "", SIGKILL, true, cancel).await;
+                (self.wait_process(id, "", cancel).await?, !overflow, overflow)
             }
         };
         made.exited = true;
         if tokio::time::timeout(OUTPUT_GRACE, readers).await.is_err() {
             // Still open after the grace period: keep what arrived; deleting the task closes it.
         }
-        Ok(RunOutput { exit, stdout: take(&out), stderr: take(&err), timed_out })
+        Ok(RunOutput { exit, stdout: take(&out), stderr: take(&err), timed_out, max_buffer_exceeded })
     }
 
     /// Pull if missing, create the container and the task (not started): what may take long
@@ -233,11 +269,23 @@ mod size_tests {
         let _guard = rt.enter();
         let client = crate::client::Client::for_size_test();
         let cancel = crate::Cancel::none();
-        let options =
-            super::RunOptions { id: None, container: container_options(), pull: None, input: None, timeout: None };
+        let options = super::RunOptions {
+            id: None,
+            container: container_options(),
+            pull: None,
+            input: None,
+            timeout: None,
+            max_buffer: None,
+        };
         let run = client.run(options, &cancel);
         let pull = client.pull("x", Default::default(), &cancel);
         let create = client.create_container("x", container_options(), &cancel);
+        assert_eq!(super::max_buffer_bytes(None).unwrap(), 64 << 20);
+        assert_eq!(super::max_buffer_bytes(Some(f64::INFINITY)).unwrap(), usize::MAX);
+        assert_eq!(super::max_buffer_bytes(Some(1024.0)).unwrap(), 1024);
+        for bad in [0.0, -1.0, 1.5, f64::NAN, f64::NEG_INFINITY] {
+            assert!(super::max_buffer_bytes(Some(bad)).is_err(), "{bad}");
+        }
         for (name, bytes) in [("run", size(&run)), ("pull", size(&pull)), ("create_container", size(&create))] {
             assert!(bytes < 32 * 1024, "{name} future is {bytes} bytes");
         }

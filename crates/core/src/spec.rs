@@ -5,10 +5,12 @@
 use super::error::{Code, Error, Result};
 use super::identifiers;
 use super::network::NetworkFiles;
+use super::seccomp::{linux_seccomp, SeccompOption, Target};
 use oci_spec::runtime::{
     Capabilities, Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder,
-    LinuxMemoryBuilder, LinuxNamespace, LinuxNamespaceBuilder, LinuxNamespaceType, LinuxResourcesBuilder, Mount,
-    MountBuilder, PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec, UserBuilder,
+    LinuxMemoryBuilder, LinuxNamespace, LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder,
+    LinuxResourcesBuilder, Mount, MountBuilder, PosixRlimit, PosixRlimitBuilder, PosixRlimitType, ProcessBuilder,
+    RootBuilder, Spec, UserBuilder,
 };
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -199,6 +201,27 @@ pub struct SpecOptions {
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
     pub annotations: HashMap<String, String>,
+    /// 'default' (moby's profile for this arch and the effective capabilities), 'unconfined', or a
+    /// profile object; privileged containers are always unconfined.
+    pub seccomp: SeccompOption,
+    /// `None` = true (containerd's default).
+    pub no_new_privileges: Option<bool>,
+    /// The cgroup's pids.max.
+    pub pids_limit: Option<i64>,
+    /// Replace the default RLIMIT_NOFILE 1024/1024 when they name it; others are added.
+    pub ulimits: Vec<Ulimit>,
+    /// Namespaced sysctls only (see [`validate_sysctl`]).
+    pub sysctls: HashMap<String, String>,
+    /// An RFC 7386 JSON merge patch applied to the finished spec, last (see [`spec_json`]).
+    pub spec_patch: Option<serde_json::Value>,
+}
+
+/// A resource limit: `name` is "nofile", "NOFILE" or "RLIMIT_NOFILE"; -1 is unlimited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ulimit {
+    pub name: String,
+    pub soft: i64,
+    pub hard: i64,
 }
 
 /// uid/gid resolved by users.rs
@@ -231,6 +254,10 @@ pub fn build_spec(
     no_nul("the image's WorkingDir", &cwd)?;
 
     let caps = capabilities(options)?;
+    let mut cap_names: Vec<String> =
+        caps.iter().filter_map(|c| serde_json::to_value(c).ok()?.as_str().map(str::to_string)).collect();
+    cap_names.sort();
+    let seccomp = linux_seccomp(&options.seccomp, options.privileged, &cap_names, &Target::host())?;
     let linux_caps = LinuxCapabilitiesBuilder::default()
         .bounding(caps.clone())
         .effective(caps.clone())
@@ -250,20 +277,14 @@ pub fn build_spec(
     let process_user =
         UserBuilder::default().uid(user.uid).gid(user.gid).additional_gids(gids).build().map_err(internal)?;
 
-    let rlimit = PosixRlimitBuilder::default()
-        .typ(PosixRlimitType::RlimitNofile)
-        .soft(1024u64)
-        .hard(1024u64)
-        .build()
-        .map_err(internal)?;
     let mut process = ProcessBuilder::default()
         .user(process_user)
         .args(args)
         .env(env)
         .cwd(cwd)
-        .no_new_privileges(true)
+        .no_new_privileges(options.no_new_privileges.unwrap_or(true))
         .capabilities(linux_caps)
-        .rlimits(vec![rlimit])
+        .rlimits(rlimits(&options.ulimits)?)
         .build()
         .map_err(internal)?;
     process.set_terminal(options.tty.then_some(true));
@@ -285,6 +306,8 @@ pub fn build_spec(
         linux.set_masked_paths(Some(MASKED_PATHS.iter().map(|p| p.to_string()).collect()));
         linux.set_readonly_paths(Some(READONLY_PATHS.iter().map(|p| p.to_string()).collect()));
     }
+    linux.set_seccomp(seccomp);
+    linux.set_sysctl((!options.sysctls.is_empty()).then(|| options.sysctls.clone()));
 
     let hostname = match &options.hostname {
         Some(name) => Some(name.clone()),
@@ -390,7 +413,150 @@ fn validate_options(o: &SpecOptions) -> Result<()> {
             return Err(Error::invalid_argument("invalid annotation: the key must not be empty"));
         }
     }
+    if let Some(limit) = o.pids_limit {
+        if limit <= 0 {
+            return Err(Error::invalid_argument(format!("invalid pidsLimit {limit}: must be greater than 0")));
+        }
+    }
+    for u in &o.ulimits {
+        rlimit(u)?;
+    }
+    for (key, value) in &o.sysctls {
+        validate_sysctl(key, value, o.host_network)?;
+    }
+    if let Some(patch) = &o.spec_patch {
+        if !patch.is_object() {
+            return Err(Error::invalid_argument("invalid specPatch: must be a JSON object (RFC 7386 merge patch)"));
+        }
+    }
     Ok(())
+}
+
+/// Docker's namespaced sysctls (`opts.ValidateSysctl`): IPC ones (`kernel.msg*`, `kernel.sem`,
+/// `kernel.shm*`, `fs.mqueue.*`) and `net.*`, the latter only with a network namespace of its own.
+const IPC_SYSCTLS: [&str; 8] = [
+    "kernel.msgmax",
+    "kernel.msgmnb",
+    "kernel.msgmni",
+    "kernel.sem",
+    "kernel.shmall",
+    "kernel.shmmax",
+    "kernel.shmmni",
+    "kernel.shm_rmid_forced",
+];
+
+/// A sysctl a container may set: namespaced, a well-formed dotted name, no NUL in the value.
+pub fn validate_sysctl(key: &str, value: &str, host_network: bool) -> Result<()> {
+    let well_formed = !key.is_empty()
+        && key
+            .split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+    if !well_formed {
+        return Err(Error::invalid_argument(format!(
+            "invalid sysctl {key:?}: expected a dotted name like net.ipv4.ip_forward"
+        )));
+    }
+    no_nul("sysctl value", value)?;
+    if key.starts_with("net.") {
+        if host_network {
+            return Err(Error::invalid_argument(format!(
+                "sysctl {key:?} is not allowed with hostNetwork: it would change the host's network settings"
+            )));
+        }
+        return Ok(());
+    }
+    if key.starts_with("fs.mqueue.") || IPC_SYSCTLS.contains(&key) {
+        return Ok(());
+    }
+    Err(Error::invalid_argument(format!(
+        "sysctl {key:?} is not namespaced: only net.*, fs.mqueue.* and the kernel IPC ones (kernel.msg*, kernel.sem, kernel.shm*) may be set"
+    )))
+}
+
+fn rlimit_value(name: &str, what: &str, n: i64) -> Result<u64> {
+    match n {
+        -1 => Ok(u64::MAX),
+        n if n >= 0 => Ok(n as u64),
+        _ => Err(Error::invalid_argument(format!(
+            "invalid ulimit {name:?}: {what} {n} must be -1 (unlimited) or at least 0"
+        ))),
+    }
+}
+
+fn rlimit(u: &Ulimit) -> Result<PosixRlimit> {
+    no_nul("ulimit name", &u.name)?;
+    let upper = u.name.trim().to_ascii_uppercase();
+    let full = if upper.starts_with("RLIMIT_") { upper } else { format!("RLIMIT_{upper}") };
+    let typ = PosixRlimitType::from_str(&full).map_err(|_| {
+        Error::invalid_argument(format!("unknown ulimit {:?}: expected a name like nofile or nproc", u.name))
+    })?;
+    let soft = rlimit_value(&u.name, "soft", u.soft)?;
+    let hard = rlimit_value(&u.name, "hard", u.hard)?;
+    if soft > hard {
+        return Err(Error::invalid_argument(format!(
+            "invalid ulimit {:?}: soft {} is above hard {}",
+            u.name, u.soft, u.hard
+        )));
+    }
+    PosixRlimitBuilder::default().typ(typ).soft(soft).hard(hard).build().map_err(internal)
+}
+
+/// containerd's RLIMIT_NOFILE 1024/1024 unless the caller names it, then the caller's (a name given
+/// twice: the last wins).
+fn rlimits(ulimits: &[Ulimit]) -> Result<Vec<PosixRlimit>> {
+    let mut out = vec![PosixRlimitBuilder::default()
+        .typ(PosixRlimitType::RlimitNofile)
+        .soft(1024u64)
+        .hard(1024u64)
+        .build()
+        .map_err(internal)?];
+    for u in ulimits {
+        let limit = rlimit(u)?;
+        match out.iter_mut().find(|r| r.typ() == limit.typ()) {
+            Some(existing) => *existing = limit,
+            None => out.push(limit),
+        }
+    }
+    Ok(out)
+}
+
+/// RFC 7386: objects merge key by key, a null removes the key, anything else replaces.
+pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    let serde_json::Value::Object(entries) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = serde_json::Value::Object(serde_json::Map::new());
+    }
+    if let serde_json::Value::Object(map) = target {
+        for (key, value) in entries {
+            if value.is_null() {
+                map.remove(key);
+            } else {
+                merge_patch(map.entry(key.clone()).or_insert(serde_json::Value::Null), value);
+            }
+        }
+    }
+}
+
+/// The spec as containerd stores it: [`build_spec`], then [`to_json`], then the caller's
+/// `specPatch` merged in last (the result must still read as a runtime spec).
+pub fn spec_json(
+    namespace: &str,
+    id: &str,
+    image: &ImageDefaults,
+    options: &SpecOptions,
+    user: &ResolvedUser,
+) -> Result<Vec<u8>> {
+    let spec = build_spec(namespace, id, image, options, user)?;
+    let Some(patch) = &options.spec_patch else { return to_json(&spec) };
+    let mut value: serde_json::Value = serde_json::from_slice(&to_json(&spec)?).map_err(internal)?;
+    merge_patch(&mut value, patch);
+    if let Err(e) = serde_json::from_value::<Spec>(value.clone()) {
+        return Err(Error::invalid_argument(format!("invalid specPatch: the patched spec is not a runtime spec: {e}")));
+    }
+    serde_json::to_vec(&value).map_err(internal)
 }
 
 /// `ctr run --cpus`: quota = cpus × period, truncated.
@@ -515,6 +681,9 @@ fn resources(options: &SpecOptions) -> Result<oci_spec::runtime::LinuxResources>
     if let Some(cpus) = options.cpus {
         let cpu = LinuxCpuBuilder::default().quota(cpu_quota(cpus)).period(CPU_PERIOD).build().map_err(internal)?;
         builder = builder.cpu(cpu);
+    }
+    if let Some(limit) = options.pids_limit {
+        builder = builder.pids(LinuxPidsBuilder::default().limit(limit).build().map_err(internal)?);
     }
     builder.build().map_err(internal)
 }
@@ -689,7 +858,136 @@ mod tests {
         assert_eq!(l["resources"], json!({"devices": [{"allow": false, "access": "rwm"}]}));
         let mut linux_keys: Vec<&str> = l.as_object().unwrap().keys().map(String::as_str).collect();
         linux_keys.sort();
-        assert_eq!(linux_keys, ["cgroupsPath", "maskedPaths", "namespaces", "readonlyPaths", "resources"]);
+        assert_eq!(linux_keys, ["cgroupsPath", "maskedPaths", "namespaces", "readonlyPaths", "resources", "seccomp"]);
+        assert_eq!(l["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO", "moby's default profile");
+    }
+
+    #[test]
+    fn seccomp_follows_capabilities_and_privilege() {
+        let names = |v: &Value| -> Vec<String> {
+            v["linux"]["seccomp"]["syscalls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|c| strings(&c["names"]).into_iter().map(str::to_string).collect::<Vec<_>>())
+                .collect()
+        };
+        let plain = json_of(&SpecOptions::default());
+        assert!(!names(&plain).contains(&"unshare".to_string()));
+        let admin = json_of(&SpecOptions { cap_add: vec!["SYS_ADMIN".into()], ..Default::default() });
+        assert!(names(&admin).contains(&"unshare".to_string()), "CAP_SYS_ADMIN unlocks unshare");
+        let v = json_of(&SpecOptions { privileged: true, ..Default::default() });
+        assert!(v["linux"].get("seccomp").is_none(), "privileged is unconfined");
+        let v = json_of(&SpecOptions { seccomp: SeccompOption::Unconfined, ..Default::default() });
+        assert!(v["linux"].get("seccomp").is_none());
+        let profile = json!({"defaultAction": "SCMP_ACT_ALLOW",
+                             "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]});
+        let v = json_of(&SpecOptions { seccomp: SeccompOption::Profile(profile.clone()), ..Default::default() });
+        assert_eq!(v["linux"]["seccomp"], profile);
+    }
+
+    #[test]
+    fn hardening_options() {
+        let options = SpecOptions {
+            no_new_privileges: Some(false),
+            pids_limit: Some(64),
+            ulimits: vec![
+                Ulimit { name: "nofile".into(), soft: 100, hard: 200 },
+                Ulimit { name: "RLIMIT_CORE".into(), soft: 0, hard: -1 },
+                Ulimit { name: "NPROC".into(), soft: 10, hard: 10 },
+            ],
+            sysctls: HashMap::from([
+                ("net.ipv4.ip_unprivileged_port_start".to_string(), "0".to_string()),
+                ("kernel.shmmax".to_string(), "1000000".to_string()),
+            ]),
+            ..Default::default()
+        };
+        let v = json_of(&options);
+        assert_eq!(v["process"]["noNewPrivileges"], false);
+        assert_eq!(v["linux"]["resources"]["pids"], json!({"limit": 64}));
+        assert_eq!(
+            v["process"]["rlimits"],
+            json!([{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200},
+                   {"type": "RLIMIT_CORE", "soft": 0, "hard": u64::MAX},
+                   {"type": "RLIMIT_NPROC", "soft": 10, "hard": 10}])
+        );
+        assert_eq!(
+            v["linux"]["sysctl"],
+            json!({"net.ipv4.ip_unprivileged_port_start": "0", "kernel.shmmax": "1000000"})
+        );
+        assert!(json_of(&SpecOptions::default())["linux"].get("sysctl").is_none());
+
+        let sysctl = |k: &str, host_network: bool| SpecOptions {
+            sysctls: HashMap::from([(k.to_string(), "1".to_string())]),
+            host_network,
+            ..Default::default()
+        };
+        let cases = [
+            (SpecOptions { pids_limit: Some(0), ..Default::default() }, "pidsLimit 0"),
+            (
+                SpecOptions {
+                    ulimits: vec![Ulimit { name: "nofiles".into(), soft: 1, hard: 1 }],
+                    ..Default::default()
+                },
+                "nofiles",
+            ),
+            (
+                SpecOptions { ulimits: vec![Ulimit { name: "nofile".into(), soft: 2, hard: 1 }], ..Default::default() },
+                "above hard",
+            ),
+            (
+                SpecOptions {
+                    ulimits: vec![Ulimit { name: "nofile".into(), soft: -2, hard: 1 }],
+                    ..Default::default()
+                },
+                "-2",
+            ),
+            (sysctl("net.ipv4.ip_forward", true), "hostNetwork"),
+            (sysctl("kernel.hostname", false), "not namespaced"),
+            (sysctl("vm.swappiness", false), "not namespaced"),
+            (sysctl("net..x", false), "dotted"),
+            (sysctl("net/ipv4/x", false), "dotted"),
+            (sysctl("", false), "dotted"),
+            (SpecOptions { spec_patch: Some(json!([1])), ..Default::default() }, "specPatch"),
+        ];
+        for (options, needle) in cases {
+            invalid(options, needle);
+        }
+        validate_sysctl("fs.mqueue.msg_max", "10", true).unwrap();
+        validate_sysctl("kernel.sem", "1 2 3 4", false).unwrap();
+    }
+
+    #[test]
+    fn spec_patch_is_merged_last() {
+        let options = SpecOptions {
+            spec_patch: Some(json!({"hostname": "patched", "annotations": {"k": "v"},
+                                    "process": {"noNewPrivileges": null, "oomScoreAdj": 5},
+                                    "linux": {"seccomp": null, "x-unknown": {"kept": true}}})),
+            ..Default::default()
+        };
+        let bytes = spec_json("default", "c1", &image(), &options, &ResolvedUser::default()).unwrap();
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["hostname"], "patched");
+        assert_eq!(v["annotations"], json!({"k": "v"}));
+        assert!(v["process"].get("noNewPrivileges").is_none());
+        assert_eq!(v["process"]["oomScoreAdj"], 5);
+        assert_eq!(v["process"]["cwd"], "/app", "untouched keys stay");
+        assert!(v["linux"].get("seccomp").is_none());
+        assert_eq!(v["linux"]["x-unknown"], json!({"kept": true}), "unknown fields are kept");
+        let bad = SpecOptions { spec_patch: Some(json!({"process": {"user": {"uid": "root"}}})), ..Default::default() };
+        let err = spec_json("default", "c1", &image(), &bad, &ResolvedUser::default()).unwrap_err();
+        assert_eq!(err.code, Code::InvalidArgument);
+        assert!(err.message.contains("specPatch"), "{}", err.message);
+        // Without a patch, spec_json is to_json.
+        let plain = spec_json("default", "c1", &image(), &SpecOptions::default(), &ResolvedUser::default()).unwrap();
+        assert_eq!(plain, to_json(&build(&SpecOptions::default()).unwrap()).unwrap());
+
+        let mut doc = json!({"a": "b", "c": {"d": "e", "f": "g"}});
+        merge_patch(&mut doc, &json!({"a": "z", "c": {"f": null}}));
+        assert_eq!(doc, json!({"a": "z", "c": {"d": "e"}}));
+        let mut doc = json!({"a": [1]});
+        merge_patch(&mut doc, &json!({"a": {"b": "c"}, "n": {"x": null}}));
+        assert_eq!(doc, json!({"a": {"b": "c"}, "n": {}}));
     }
 
     #[test]
