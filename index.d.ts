@@ -75,6 +75,9 @@ export interface PullOptions {
   maxConcurrentDownloads?: number
   /** Labels on the image record. */
   labels?: Record<string, string>
+  /** How long any registry read (an answer, a body's next bytes) may wait for data before the pull
+   *  fails with an UnavailableError and removes what it made (default 30000). */
+  stallTimeoutMs?: number
   /** Called on every state change and at least every 1 MiB or 100 ms of download; a throw only warns. */
   onProgress?: (progress: PullProgress) => void
   signal?: AbortSignal

@@ -312,6 +312,7 @@ function nativePullOptions(options, name = 'options', extra = ['onProgress', 'si
     auth: registryAuth(o.auth),
     unpack: check.optionalBoolean(o.unpack, 'options.unpack'),
     snapshotter: check.optionalString(o.snapshotter, 'options.snapshotter'),
+    stallTimeoutMs: check.optionalNumber(o.stallTimeoutMs, 'options.stallTimeoutMs'),
   }
 }
 

@@ -35,6 +35,7 @@ pub struct NativePullOptions {
     pub auth: Option<RegistryAuth>,
     pub unpack: Option<bool>,
     pub snapshotter: Option<String>,
+    pub stall_timeout_ms: Option<f64>,
 }
 
 #[napi(object)]
@@ -136,11 +137,15 @@ pub(super) fn pull_options(
         auth: None,
         unpack: None,
         snapshotter: None,
+        stall_timeout_ms: None,
     });
     let defaults = core::pull::PullOptions::default();
     core::pull::PullOptions {
         platform: o.platform,
-        registry: registry_options(o.plain_http, o.tls, o.auth),
+        registry: RegistryOptions {
+            stall_timeout_ms: o.stall_timeout_ms,
+            ..registry_options(o.plain_http, o.tls, o.auth)
+        },
         max_concurrent_downloads: o.max_concurrent_downloads.unwrap_or(defaults.max_concurrent_downloads),
         labels: o.labels.unwrap_or_default(),
         unpack: o.unpack.unwrap_or(defaults.unpack),
@@ -230,6 +235,8 @@ fn registry_options(plain_http: Option<bool>, tls: Option<RegistryTls>, auth: Op
         insecure_skip_verify: tls.as_ref().and_then(|t| t.insecure_skip_verify).unwrap_or(false),
         docker_config: credentials.is_none(),
         credentials,
+        // The core's default (30 s) for every registry read.
+        stall_timeout_ms: None,
     }
 }
 

@@ -108,8 +108,15 @@ impl Reference {
             Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
             _ => &self.domain,
         };
-        host == "localhost" || host.starts_with("127.") || host == "[::1]"
+        is_loopback_host(host)
     }
+}
+
+/// "localhost", or an IP address (bare or in brackets) on loopback: decided from the parsed
+/// address, so `127.0.0.1.example.com` is not loopback.
+pub fn is_loopback_host(host: &str) -> bool {
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    bare.eq_ignore_ascii_case("localhost") || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn valid_domain(domain: &str) -> bool {
@@ -245,5 +252,22 @@ mod tests {
         assert!(Reference::parse("[::1]:5000/x").unwrap().is_loopback());
         assert_eq!(Reference::parse("[::1]/x").unwrap().domain, "[::1]");
         assert!(!Reference::parse("ghcr.io/x").unwrap().is_loopback());
+        assert!(Reference::parse("127.8.9.10:5000/x").unwrap().is_loopback());
+        assert!(!Reference::parse("127.0.0.1.nip.io:5000/x").unwrap().is_loopback(), "a name, not an address");
+        assert!(!Reference::parse("127.example.com/x").unwrap().is_loopback());
+        assert!(!Reference::parse("[::2]:5000/x").unwrap().is_loopback());
+        for (host, loopback) in [
+            ("localhost", true),
+            ("LOCALHOST", true),
+            ("::1", true),
+            ("[::1]", true),
+            ("127.0.0.1", true),
+            ("10.0.0.1", false),
+            ("127.1", false),
+            ("localhost.evil", false),
+            ("", false),
+        ] {
+            assert_eq!(is_loopback_host(host), loopback, "{host}");
+        }
     }
 }

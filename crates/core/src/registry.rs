@@ -21,6 +21,71 @@ const MEDIA_DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest
 /// Manifests are small; a larger answer is refused rather than buffered (containerd uses 4 MiB).
 const MAX_MANIFEST_BYTES: usize = 4 << 20;
 
+/// Error documents and token answers: what is read of them at most.
+pub const MAX_SMALL_BODY_BYTES: usize = 64 << 10;
+
+/// How long any registry read (an answer's headers, a body's next bytes) may wait for data.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Redirects followed at most (reqwest's default).
+const MAX_REDIRECTS: usize = 10;
+
+/// `stallTimeoutMs`: a finite number of milliseconds above 0; `None` is [`DEFAULT_STALL_TIMEOUT`].
+pub fn stall_timeout(ms: Option<f64>) -> Result<Duration> {
+    match ms {
+        None => Ok(DEFAULT_STALL_TIMEOUT),
+        Some(ms) if ms.is_finite() && ms > 0.0 && ms <= 24.0 * 3600.0 * 1000.0 => {
+            Ok(Duration::from_micros((ms * 1000.0) as u64))
+        }
+        Some(ms) => Err(Error::invalid_argument(format!(
+            "invalid stallTimeoutMs {ms}: must be a number of milliseconds above 0 (at most a day)"
+        ))),
+    }
+}
+
+/// Follows redirects, but never from https to plain http (a downgrade would expose the request,
+/// and the registry's answer would no longer be authenticated by TLS).
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let downgrade = attempt.url().scheme() != "https" && attempt.previous().iter().any(|u| u.scheme() == "https");
+        if downgrade {
+            let to = attempt.url().to_string();
+            attempt.error(format!("refused a redirect from https to plain http ({to})"))
+        } else if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// Whether basic credentials may go to this token realm: https anywhere, plain http only to
+/// loopback (decided from the parsed address). Anything else is refused before a request.
+pub fn realm_allows_credentials(realm: &reqwest::Url) -> bool {
+    match realm.scheme() {
+        "https" => true,
+        "http" => realm.host_str().is_some_and(super::reference::is_loopback_host),
+        _ => false,
+    }
+}
+
+/// Reads at most `limit` bytes of a body; the rest is never read (the connection is dropped).
+/// Returns the bytes and whether the body went on past the limit.
+async fn read_capped(response: Response, limit: usize) -> std::result::Result<(Vec<u8>, bool), reqwest::Error> {
+    let mut out = Vec::new();
+    let mut body = response.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
+        let room = limit - out.len();
+        if chunk.len() > room {
+            out.extend_from_slice(&chunk[..room]);
+            return Ok((out, true));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok((out, false))
+}
+
 #[derive(Clone)]
 pub enum Credentials {
     Basic {
@@ -54,6 +119,8 @@ pub struct RegistryOptions {
     /// Without `credentials`: look in the docker config (and its credential helpers), only once a
     /// registry answers 401, off the caller's thread, once per call.
     pub docker_config: bool,
+    /// How long any registry read may wait for data (see [`stall_timeout`]; default 30 s).
+    pub stall_timeout_ms: Option<f64>,
 }
 
 /// A manifest or index as fetched, with the digest of its exact bytes.
@@ -91,8 +158,12 @@ pub enum UploadStart {
 impl Registry {
     pub fn new(reference: &Reference, options: &RegistryOptions) -> Result<Registry> {
         let plain = options.plain_http.unwrap_or_else(|| !options.tls && reference.is_loopback());
+        let stall = stall_timeout(options.stall_timeout_ms)?;
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(30))
+            // Per read, reset by every bytes received: waiting for an answer and for a body's data.
+            .read_timeout(stall)
+            .redirect(redirect_policy())
             .user_agent(concat!("containerd-napi/", env!("CARGO_PKG_VERSION")))
             .danger_accept_invalid_certs(options.insecure_skip_verify);
         if let Some(pem) = &options.ca {
@@ -337,7 +408,9 @@ impl Registry {
 
     async fn status_error(&self, what: &str, response: Response) -> Error {
         let status = response.status().as_u16();
-        let body = response.text().await.unwrap_or_default();
+        // At most 64 KiB of an error document: a registry cannot make us read an endless one.
+        let body = read_capped(response, MAX_SMALL_BODY_BYTES).await.map(|(b, _)| b).unwrap_or_default();
+        let body = String::from_utf8_lossy(&body);
         let mut err = Error::from_registry_status(what, &self.host, status, &body);
         if status == 401 && self.credentials().await.is_none() {
             err.message.push_str(" (no credentials were given or found in the docker config)");
@@ -406,8 +479,29 @@ impl Registry {
         if let Some(service) = challenge.params.get("service") {
             query.push(("service", service.clone()));
         }
-        let mut request = self.http.get(realm).query(&query);
+        let realm_url = reqwest::Url::parse(realm).map_err(|_| {
+            Error::new(
+                Code::Unauthenticated,
+                format!("{what}: registry {} named an invalid token realm {realm:?}", self.host),
+            )
+        })?;
+        if !matches!(realm_url.scheme(), "http" | "https") {
+            return Err(Error::new(
+                Code::Unauthenticated,
+                format!("{what}: registry {} named a token realm that is not http(s): {realm:?}", self.host),
+            ));
+        }
+        let mut request = self.http.get(realm_url.clone()).query(&query);
         if let Some(Credentials::Basic { username, password }) = credentials {
+            if !realm_allows_credentials(&realm_url) {
+                return Err(Error::new(
+                    Code::PermissionDenied,
+                    format!(
+                        "{what}: registry {} sends us to the token realm {realm:?} over plain http; credentials go only to https or loopback realms",
+                        self.host
+                    ),
+                ));
+            }
             request = request.basic_auth(username, Some(password));
         }
         let token_host = reqwest::Url::parse(realm)
@@ -422,8 +516,8 @@ impl Registry {
         let response = request.send().await.map_err(|e| Error::from_http(what, &token_host, &e))?;
         if !response.status().is_success() {
             let status = response.status().as_u16();
-            let body = response.text().await.unwrap_or_default();
-            let mut err = Error::from_registry_status(what, &token_host, status, &body);
+            let body = read_capped(response, MAX_SMALL_BODY_BYTES).await.map(|(b, _)| b).unwrap_or_default();
+            let mut err = Error::from_registry_status(what, &token_host, status, &String::from_utf8_lossy(&body));
             if status == 401 || status == 403 {
                 err.code = Code::Unauthenticated;
                 err.message = format!(
@@ -443,7 +537,15 @@ impl Registry {
             token: Option<String>,
             access_token: Option<String>,
         }
-        let answer: TokenAnswer = response.json().await.map_err(|e| {
+        let (body, more) =
+            read_capped(response, MAX_SMALL_BODY_BYTES).await.map_err(|e| Error::from_http(what, &token_host, &e))?;
+        if more {
+            return Err(Error::new(
+                Code::ResourceExhausted,
+                format!("{what}: the token service's answer is larger than {MAX_SMALL_BODY_BYTES} bytes"),
+            ));
+        }
+        let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|e| {
             Error::new(
                 Code::Unauthenticated,
                 format!("{what}: the token service answered something that is not a token: {e}"),
@@ -511,6 +613,38 @@ mod tests {
         let b = Challenge::parse(r#"Basic realm="Registry Realm""#);
         assert_eq!(b.scheme, "basic");
         assert_eq!(b.params["realm"], "Registry Realm");
+    }
+
+    #[test]
+    fn realms_that_get_credentials() {
+        for (realm, allowed) in [
+            ("https://auth.docker.io/token", true),
+            ("https://10.0.0.1:8443/token", true),
+            ("http://127.0.0.1:5001/token", true),
+            ("http://127.9.0.1/token", true),
+            ("http://[::1]:5001/token", true),
+            ("http://localhost:5001/token", true),
+            ("http://127.0.0.1.nip.io/token", false),
+            ("http://127.example.com/token", false),
+            ("http://auth.example.com/token", false),
+            ("http://10.0.0.1/token", false),
+            ("http://[::2]/token", false),
+            ("ftp://127.0.0.1/token", false),
+            ("file:///etc/passwd", false),
+        ] {
+            assert_eq!(realm_allows_credentials(&reqwest::Url::parse(realm).unwrap()), allowed, "{realm}");
+        }
+    }
+
+    #[test]
+    fn stall_timeouts() {
+        assert_eq!(stall_timeout(None).unwrap(), Duration::from_secs(30));
+        assert_eq!(stall_timeout(Some(1500.0)).unwrap(), Duration::from_millis(1500));
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e12] {
+            assert!(stall_timeout(Some(bad)).is_err(), "{bad}");
+        }
+        let bad = RegistryOptions { stall_timeout_ms: Some(0.0), ..Default::default() };
+        assert!(Registry::new(&Reference::parse("ghcr.io/a").unwrap(), &bad).is_err());
     }
 
     #[test]
