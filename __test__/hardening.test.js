@@ -184,3 +184,86 @@ test("encoding: 'buffer' returns the bytes exactly", async () => {
   await rejectsWith(c.run(sb.images.busybox, ['true'], { encoding: 'bytes' }), InvalidArgumentError, /options.encoding/)
   await c.close()
 })
+
+/** Pushes a one-layer image (a gzip blob given whole, its diff ID) to the sandbox registry. */
+async function pushImage(name, layer, diffId, user) {
+  const zlibSha = (b) => `sha256:${crypto.createHash('sha256').update(b).digest('hex')}`
+  const base = `http://${sb.registry}/v2/${name}`
+  const upload = async (bytes) => {
+    const digest = zlibSha(bytes)
+    const start = await fetch(`${base}/blobs/uploads/`, { method: 'POST' })
+    assert.equal(start.status, 202)
+    const location = new URL(start.headers.get('location'), base)
+    location.searchParams.set('digest', digest)
+    const put = await fetch(location, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } })
+    assert.equal(put.status, 201, await put.text())
+    return { digest, size: bytes.length }
+  }
+  const config = Buffer.from(JSON.stringify({
+    architecture: process.arch === 'arm64' ? 'arm64' : 'amd64', os: 'linux',
+    config: { User: user, Cmd: ['true'] }, rootfs: { type: 'layers', diff_ids: [diffId] },
+  }))
+  const c = await upload(config)
+  const l = await upload(layer)
+  const manifest = JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...c },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...l }],
+  })
+  const put = await fetch(`${base}/manifests/latest`, { method: 'PUT', body: manifest, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } })
+  assert.equal(put.status, 201, await put.text())
+  return `${sb.registry}/${name}:latest`
+}
+
+/** A ustar header block: `name`, type flag, a size field of `size` (octal, or base-256 when large). */
+function tarHeader(name, type, size) {
+  const h = Buffer.alloc(512)
+  h.write(name, 0)
+  h.write('0000644\0', 100); h.write('0000000\0', 108); h.write('0000000\0', 116)
+  if (size < 8 ** 11) h.write(size.toString(8).padStart(11, '0') + '\0', 124)
+  else { h[124] = 0x80; h.writeBigUInt64BE(BigInt(size), 124 + 4) }
+  h.write('00000000000\0', 136)
+  h.write(type, 156)
+  h.write('ustar\0', 257); h.write('00', 263)
+  h.fill(' ', 148, 156)
+  let sum = 0
+  for (const b of h) sum += b
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148)
+  return h
+}
+
+test('users from hostile layers: a huge PAX header and a gzip bomb fail typed, in bounded memory and time', async () => {
+  const zlib = require('node:zlib')
+  const c = await client()
+  const sha = (b) => `sha256:${crypto.createHash('sha256').update(b).digest('hex')}`
+
+  // A PAX extension header that claims 6 GiB (and holds nothing).
+  const paxTar = tarHeader('PaxHeaders/passwd', 'x', 6 * 2 ** 30)
+  const pax = await pushImage(uniqueName('pax'), zlib.gzipSync(paxTar), sha(paxTar), 'app')
+
+  // 1.2 MiB of gzip that inflates to a 2 GiB file: one member with the header, then the same
+  // member of 1 MiB of zeros again and again (gzip members concatenate).
+  const MIB = 1 << 20
+  const count = 2048
+  const zeros = zlib.gzipSync(Buffer.alloc(MIB), { level: 9 })
+  const header = tarHeader('big', '0', count * MIB)
+  const layer = Buffer.concat([zlib.gzipSync(header), ...Array(count).fill(zeros)])
+  const diff = crypto.createHash('sha256').update(header)
+  for (let i = 0; i < count; i++) diff.update(Buffer.alloc(MIB))
+  const bomb = await pushImage(uniqueName('bomb'), layer, `sha256:${diff.digest('hex')}`, 'app')
+  assert.ok(layer.length < 4 * MIB, `${layer.length} bytes`)
+
+  const snapshots = rows(ctr(c.namespace, 'snapshots', 'ls'))
+  for (const [ref, pattern] of [[pax, /extension header of 6442450944 bytes/], [bomb, /more than 1073741824 bytes of tar/]]) {
+    await c.pull(ref, { unpack: false })
+    const before = process.memoryUsage().rss
+    const started = Date.now()
+    await rejectsWith(c.createContainer(uniqueName('hostile'), { image: ref }), ResourceExhaustedError, pattern)
+    assert.ok(Date.now() - started < 60000, `took ${Date.now() - started} ms`)
+    assert.ok(process.memoryUsage().rss - before < 256 * MIB, 'bounded memory')
+  }
+  // Refused before anything was made: no container, no snapshot (nothing was unpacked).
+  assert.deepEqual(await c.listContainers(), [])
+  assert.deepEqual(rows(ctr(c.namespace, 'snapshots', 'ls')), snapshots)
+  await c.close()
+})

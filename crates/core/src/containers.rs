@@ -11,7 +11,7 @@ use super::leases::lease_id;
 use super::manifest::chain_ids;
 use super::network::{Mode, NetworkRequest, NETWORK_LABEL};
 use super::spec::{spec_json, ImageDefaults, ResolvedUser, SpecOptions, SPEC_TYPE_URL};
-use super::users::{find_in_layer, needs_files, resolve_user, LayerFile};
+use super::users::{find_in_layer_bounded, needs_files, resolve_user, LayerFile, ScanLimits};
 use containerd_client::services::v1::container::Runtime;
 use containerd_client::services::v1::{
     containers_client::ContainersClient, Container, CreateContainerRequest, DeleteContainerRequest,
@@ -319,7 +319,11 @@ impl Client {
         for layer in layers.iter().rev() {
             let reader = tokio_util::io::StreamReader::new(content_stream(self, &layer.digest).await?);
             let bridge = tokio_util::io::SyncIoBridge::new(reader);
-            let files = tokio::task::spawn_blocking(move || find_in_layer(bridge, &PATHS))
+            // Bounded by the layer's size (gzip bombs), and stopped when this future is dropped
+            // (an aborted create or run) instead of reading on in its blocking thread.
+            let limits = ScanLimits::for_layer(layer.size);
+            let _stop_on_drop = StopOnDrop(limits.cancelled.clone());
+            let files = tokio::task::spawn_blocking(move || find_in_layer_bounded(bridge, &PATHS, &limits))
                 .await
                 .map_err(|e| Error::new(Code::Internal, format!("reading layer {}: {e}", layer.digest)))??;
             for (slot, file) in found.iter_mut().zip(files) {
@@ -337,6 +341,15 @@ impl Client {
         }
         let [passwd, group] = found;
         Ok((passwd.flatten(), group.flatten()))
+    }
+}
+
+/// Sets the flag when dropped: a layer scan in a blocking thread stops at its next read.
+struct StopOnDrop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

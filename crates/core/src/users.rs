@@ -6,12 +6,72 @@ use super::error::{Code, Error, Result};
 use super::spec::ResolvedUser;
 use flate2::read::MultiGzDecoder;
 use std::io::{Cursor, Read};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::Arc;
 
 /// containerd (like runc) caps ids at MaxInt32.
 const MAX_ID: u32 = i32::MAX as u32;
 
 /// /etc/passwd or /etc/group bigger than this is not a real one; refuse to buffer it.
 const MAX_FILE: u64 = 16 << 20;
+
+/// A PAX extension header or GNU long name/link larger than this is refused, not read (Go's
+/// archive/tar uses the same 1 MiB).
+pub const MAX_EXTENSION_HEADER: u64 = 1 << 20;
+
+/// A layer's tar stream (after decompression) is read up to `max(MIN_SCAN_BYTES, SCAN_RATIO ×
+/// its compressed size)`: real layers compress a few times; a gzip bomb (deflate reaches ~1000:1)
+/// is stopped early.
+pub const MIN_SCAN_BYTES: u64 = 1 << 30;
+pub const SCAN_RATIO: u64 = 200;
+
+/// How much of a layer a scan may read, and a flag that stops it (checked on every read).
+#[derive(Debug, Clone)]
+pub struct ScanLimits {
+    pub max_bytes: u64,
+    pub cancelled: Arc<AtomicBool>,
+}
+
+impl ScanLimits {
+    /// The bound for a layer blob of `compressed` bytes.
+    pub fn for_layer(compressed: u64) -> ScanLimits {
+        ScanLimits {
+            max_bytes: compressed.saturating_mul(SCAN_RATIO).max(MIN_SCAN_BYTES),
+            cancelled: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+const STOP_NONE: u8 = 0;
+const STOP_LIMIT: u8 = 1;
+const STOP_CANCELLED: u8 = 2;
+
+/// Counts what passes and fails a read past the limit or after cancellation, noting why.
+struct Bounded<R> {
+    inner: R,
+    read: u64,
+    limits: ScanLimits,
+    stop: Arc<AtomicU8>,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let why = if self.limits.cancelled.load(Ordering::Relaxed) {
+            STOP_CANCELLED
+        } else if self.read > self.limits.max_bytes {
+            STOP_LIMIT
+        } else {
+            STOP_NONE
+        };
+        if why != STOP_NONE {
+            self.stop.store(why, Ordering::Relaxed);
+            return Err(std::io::Error::other("layer scan stopped"));
+        }
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
 
 fn is_numeric(part: &str) -> bool {
     !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit())
@@ -180,6 +240,35 @@ pub enum LayerFile {
 /// answer that is not `Absent`. Entries may be named "./etc/passwd" or "etc/passwd"; links are
 /// not followed (a symlink entry is `Absent`).
 pub fn find_in_layer(layer: impl Read, paths: &[&str]) -> Result<Vec<LayerFile>> {
+    let limits = ScanLimits { max_bytes: MIN_SCAN_BYTES, cancelled: Arc::new(AtomicBool::new(false)) };
+    find_in_layer_bounded(layer, paths, &limits)
+}
+
+/// [`find_in_layer`] within `limits`: more tar bytes than `max_bytes` is a ResourceExhausted
+/// error, a set `cancelled` flag a Cancelled one, each at the next read.
+pub fn find_in_layer_bounded(layer: impl Read, paths: &[&str], limits: &ScanLimits) -> Result<Vec<LayerFile>> {
+    let stop = Arc::new(AtomicU8::new(STOP_NONE));
+    let result = detect_and_scan(layer, paths, limits, &stop);
+    match stop.load(Ordering::Relaxed) {
+        STOP_LIMIT => Err(Error::new(
+            Code::ResourceExhausted,
+            format!(
+                "read image layer: more than {} bytes of tar (a decompression bomb?); not reading further",
+                limits.max_bytes
+            ),
+        )),
+        STOP_CANCELLED => Err(Error::new(Code::Cancelled, "read image layer: cancelled")),
+        _ => result,
+    }
+}
+
+fn detect_and_scan(
+    layer: impl Read,
+    paths: &[&str],
+    limits: &ScanLimits,
+    stop: &Arc<AtomicU8>,
+) -> Result<Vec<LayerFile>> {
+    let bounded = |inner| Bounded { inner, read: 0, limits: limits.clone(), stop: stop.clone() };
     let mut layer = layer;
     let mut magic = [0u8; 4];
     let mut n = 0;
@@ -194,11 +283,11 @@ pub fn find_in_layer(layer: impl Read, paths: &[&str]) -> Result<Vec<LayerFile>>
     let head = &magic[..n];
     let stream = Cursor::new(head.to_vec()).chain(layer);
     if head.starts_with(&[0x1f, 0x8b]) {
-        scan(MultiGzDecoder::new(stream), paths)
+        scan(Bounded { inner: MultiGzDecoder::new(stream), read: 0, limits: limits.clone(), stop: stop.clone() }, paths)
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         Err(Error::new(Code::Unimplemented, "read image layer: zstd-compressed layers are not supported"))
     } else {
-        scan(stream, paths)
+        scan(bounded(stream), paths)
     }
 }
 
@@ -226,9 +315,40 @@ fn scan(stream: impl Read, paths: &[&str]) -> Result<Vec<LayerFile>> {
     let mut deleted = vec![false; targets.len()];
 
     let mut archive = tar::Archive::new(stream);
-    for entry in archive.entries().map_err(read_error)? {
+    // Raw entries: the extension headers come to us, so their size is checked before they are read
+    // (the tar crate would read any size into memory).
+    let mut long_name: Option<Vec<u8>> = None;
+    for entry in archive.entries().map_err(read_error)?.raw(true) {
         let mut entry = entry.map_err(read_error)?;
-        let name = entry.path_bytes().into_owned();
+        let kind = entry.header().entry_type();
+        let (pax, gnu_name) = (kind.is_pax_local_extensions(), kind.is_gnu_longname());
+        if pax || gnu_name || kind.is_pax_global_extensions() || kind.is_gnu_longlink() {
+            let size = entry.size();
+            if size > MAX_EXTENSION_HEADER {
+                return Err(Error::new(
+                    Code::ResourceExhausted,
+                    format!(
+                        "read image layer: a tar extension header of {size} bytes (at most {MAX_EXTENSION_HEADER})"
+                    ),
+                ));
+            }
+            let mut data = Vec::with_capacity(size as usize);
+            entry.read_to_end(&mut data).map_err(read_error)?;
+            if gnu_name {
+                let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+                data.truncate(end);
+                long_name = Some(data);
+            } else if pax {
+                for ext in tar::PaxExtensions::new(&data) {
+                    let ext = ext.map_err(read_error)?;
+                    if ext.key_bytes() == b"path" {
+                        long_name = Some(ext.value_bytes().to_vec());
+                    }
+                }
+            }
+            continue;
+        }
+        let name = long_name.take().unwrap_or_else(|| entry.path_bytes().into_owned());
         let Some(comps) = components(&name) else { continue };
         let Some((last, parent)) = comps.split_last() else { continue };
 
@@ -464,5 +584,104 @@ mod tests {
         assert_eq!(err.code, Code::FailedPrecondition, "{err}");
         let err = find_in_layer(&[0x28, 0xb5, 0x2f, 0xfd, 0][..], &BOTH).unwrap_err();
         assert_eq!(err.code, Code::Unimplemented);
+    }
+
+    /// A raw header of `kind` with `size` in its size field (no data follows unless given).
+    fn raw_header(name: &str, kind: tar::EntryType, size: u64) -> Vec<u8> {
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(kind);
+        h.as_ustar_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_size(size);
+        h.set_mode(0o644);
+        h.set_cksum();
+        h.as_bytes().to_vec()
+    }
+
+    fn padded(data: &[u8]) -> Vec<u8> {
+        let mut v = data.to_vec();
+        v.resize(data.len().div_ceil(512) * 512, 0);
+        v
+    }
+
+    #[test]
+    fn long_names_from_pax_and_gnu_headers() {
+        // PAX "path" names the next entry; so does a GNU long name.
+        let record = |k: &str, v: &str| {
+            let body = format!(" {k}={v}\n");
+            let mut len = body.len() + 1;
+            while format!("{len}{body}").len() != len {
+                len += 1;
+            }
+            format!("{len}{body}")
+        };
+        let pax = record("path", "etc/passwd");
+        let mut layer = raw_header("PaxHeaders/x", tar::EntryType::XHeader, pax.len() as u64);
+        layer.extend(padded(pax.as_bytes()));
+        layer.extend(raw_header("short-name", tar::EntryType::Regular, PASSWD.len() as u64));
+        layer.extend(padded(PASSWD));
+        let long = b"etc/group\0";
+        layer.extend(raw_header("././@LongLink", tar::EntryType::GNULongName, long.len() as u64));
+        layer.extend(padded(long));
+        layer.extend(raw_header("other", tar::EntryType::Regular, GROUP.len() as u64));
+        layer.extend(padded(GROUP));
+        layer.extend([0u8; 1024]);
+        let got = find_in_layer(&gzip(&layer)[..], &BOTH).unwrap();
+        assert_eq!(got, vec![LayerFile::Found(PASSWD.to_vec()), LayerFile::Found(GROUP.to_vec())]);
+    }
+
+    #[test]
+    fn huge_extension_headers_are_refused_unread() {
+        // A PAX header claiming 4 GiB (with no data at all): refused from its size field.
+        for kind in [tar::EntryType::XHeader, tar::EntryType::GNULongName, tar::EntryType::XGlobalHeader] {
+            let layer = raw_header("x", kind, 4 << 30);
+            let started = std::time::Instant::now();
+            let err = find_in_layer(&gzip(&layer)[..], &BOTH).unwrap_err();
+            assert_eq!(err.code, Code::ResourceExhausted, "{err}");
+            assert!(err.message.contains("extension header of 4294967296 bytes"), "{}", err.message);
+            assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        }
+        // At the limit it is read.
+        let mut layer = raw_header("x", tar::EntryType::XGlobalHeader, MAX_EXTENSION_HEADER);
+        layer.extend(vec![b'\n'; MAX_EXTENSION_HEADER as usize]);
+        layer.extend([0u8; 1024]);
+        assert_eq!(find_in_layer(&layer[..], &BOTH).unwrap(), vec![LayerFile::Absent, LayerFile::Absent]);
+    }
+
+    /// A gzip bomb: one member with a tar header for a `mib` MiB file, then the same 1 MiB-of-zeros
+    /// member repeated (MultiGzDecoder reads concatenated members), about 1 KiB each.
+    fn bomb(mib: u64) -> Vec<u8> {
+        let mut e = GzEncoder::new(Vec::new(), Compression::best());
+        e.write_all(&vec![0u8; 1 << 20]).unwrap();
+        let zeros = e.finish().unwrap();
+        let mut out = gzip(&raw_header("big", tar::EntryType::Regular, mib << 20));
+        for _ in 0..mib {
+            out.extend_from_slice(&zeros);
+        }
+        out
+    }
+
+    #[test]
+    fn decompression_bombs_stop_at_the_bound() {
+        let layer = bomb(512);
+        assert!(layer.len() < 2 << 20, "{} compressed bytes for 512 MiB", layer.len());
+        let limits = ScanLimits { max_bytes: 32 << 20, cancelled: Default::default() };
+        let started = std::time::Instant::now();
+        let err = find_in_layer_bounded(&layer[..], &BOTH, &limits).unwrap_err();
+        assert_eq!(err.code, Code::ResourceExhausted, "{err}");
+        assert!(err.message.contains("more than 33554432 bytes"), "{}", err.message);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        // The bound for a layer: 200 × its compressed size, at least 1 GiB.
+        assert_eq!(ScanLimits::for_layer(layer.len() as u64).max_bytes, 1 << 30);
+        assert_eq!(ScanLimits::for_layer(100 << 20).max_bytes, 20_000 << 20);
+        assert_eq!(ScanLimits::for_layer(u64::MAX).max_bytes, u64::MAX);
+    }
+
+    #[test]
+    fn a_scan_can_be_cancelled() {
+        let layer = bomb(64);
+        let limits = ScanLimits::for_layer(layer.len() as u64);
+        limits.cancelled.store(true, Ordering::Relaxed);
+        let err = find_in_layer_bounded(&layer[..], &BOTH, &limits).unwrap_err();
+        assert_eq!(err.code, Code::Cancelled, "{err}");
     }
 }
