@@ -472,6 +472,15 @@ export interface RunOptions extends Omit<ContainerOptions, 'image' | 'args'> {
   signal?: AbortSignal
 }
 
+export interface CleanupResult {
+  /** Ids of the run() containers removed. */
+  containers: string[]
+  /** Ids of the leases removed. */
+  leases: string[]
+  /** What cleanupNetworks() removed (0 for a remote daemon). */
+  networks: number
+}
+
 export interface RunResult<T extends string | Buffer = string> {
   exitCode: number
   stdout: T
@@ -561,6 +570,10 @@ export declare class Client {
   deleteNetwork(name: string, options?: CallOptions): Promise<void>
   /** Removes what crashed processes left: namespaces, IP leases, iptables rules of no container. */
   cleanupNetworks(options?: CallOptions): Promise<{ removed: number }>
+  /** Removes, in this namespace, what processes on this machine that died left behind: run()
+   *  containers (task and snapshot too) and leases (their content goes now); then cleanupNetworks()
+   *  when the daemon is local. createContainer/ctr containers and live processes' are untouched. */
+  cleanup(options?: CallOptions): Promise<CleanupResult>
 
   /** Unpacks the image first if needed; bad options fail before anything is made. */
   createContainer(id: string, options: ContainerOptions): Promise<Container>

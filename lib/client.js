@@ -288,6 +288,18 @@ class Client {
     await call('delete network', signal, (h) => this.#native.deleteNetwork(name, h))
   }
 
+  /**
+   * Removes, in this namespace, what processes on this machine that died left: run() containers
+   * (with tasks and snapshots) and leases (a killed pull's content goes now); then cleanupNetworks()
+   * when the daemon is local. Containers made with createContainer or by ctr, and those of live
+   * processes, are never touched.
+   */
+  async cleanup(options) {
+    const { signal } = check.optionalObject(options, 'options')
+    const r = await call('cleanup', signal, (h) => this.#native.cleanup(h))
+    return { containers: r.containers, leases: r.leases, networks: r.networks }
+  }
+
   /** Removes what crashed processes left: namespaces, IP leases, iptables rules of no container. */
   async cleanupNetworks(options) {
     const { signal } = check.optionalObject(options, 'options')

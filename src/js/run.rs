@@ -72,3 +72,28 @@ impl NativeClient {
         })
     }
 }
+
+#[napi(object)]
+pub struct CleanupInfo {
+    pub containers: Vec<String>,
+    pub leases: Vec<String>,
+    pub networks: u32,
+}
+
+#[napi]
+impl NativeClient {
+    /// Removes what dead processes on this machine left in this namespace (run() containers,
+    /// leases), and the networks' leftovers when the daemon is local.
+    #[napi]
+    pub fn cleanup<'env>(
+        &self,
+        env: &'env Env,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, CleanupInfo>> {
+        let (client, cancel) = (self.inner.clone(), from_handle(cancel));
+        spawn(env, async move {
+            let r = client.cleanup(&cancel).await?;
+            Ok(CleanupInfo { containers: r.containers, leases: r.leases, networks: r.networks })
+        })
+    }
+}

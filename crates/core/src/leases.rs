@@ -26,7 +26,11 @@ impl Client {
     /// Creates a lease that expires by itself after `expire_after`.
     pub(crate) async fn create_lease(&self, id: &str, expire_after: Duration) -> Result<()> {
         let expires = humantime::format_rfc3339_seconds(SystemTime::now() + expire_after).to_string();
-        let labels = HashMap::from([(EXPIRE_LABEL.to_string(), expires)]);
+        // The owner label lets cleanup() remove a dead process's lease now rather than at expiry.
+        let labels = HashMap::from([
+            (EXPIRE_LABEL.to_string(), expires),
+            (super::cleanup::OWNER_LABEL.to_string(), super::cleanup::Owner::me().label()),
+        ]);
         self.unary("create lease", &Cancel::none(), |ch| async move {
             leases(ch).create(self.request(CreateRequest { id: id.to_string(), labels })).await
         })

@@ -3,6 +3,7 @@
 pub mod address;
 pub mod archive;
 pub mod cancel;
+pub mod cleanup;
 pub mod client;
 pub mod connection;
 pub mod containers;

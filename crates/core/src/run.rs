@@ -243,6 +243,8 @@ impl Client {
             Err(e) => return Err(e),
         };
         let mut container = options.container.clone();
+        // Whose it is: cleanup() removes it should this process die before its own cleanup runs.
+        container.labels.insert(super::cleanup::OWNER_LABEL.to_string(), super::cleanup::Owner::me().label());
         // The pull may have normalised the name (busybox → docker.io/library/busybox:latest).
         container.image = image.name.clone();
         let container = Box::pin(self.create_container_from(id, container, Some(image), cancel)).await?;
