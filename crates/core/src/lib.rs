@@ -14,6 +14,8 @@ pub mod error;
 pub mod event_types;
 pub mod events;
 pub mod exec;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod identifiers;
 pub mod image_content;
 pub mod images;
