@@ -314,7 +314,7 @@ function networkInfo(n) {
 /** PullOptions → the native shape (onProgress and signal are handled by the caller). */
 function nativePullOptions(options, name = 'options', extra = ['onProgress', 'signal']) {
   const o = check.optionalObject(options, name)
-  check.known(o, name, ['platform', 'plainHttp', 'maxConcurrentDownloads', 'labels', 'tls', 'auth', 'unpack', 'snapshotter', ...extra])
+  check.known(o, name, ['platform', 'plainHttp', 'maxConcurrentDownloads', 'labels', 'tls', 'auth', 'unpack', 'snapshotter', 'stallTimeoutMs', ...extra])
   return {
     platform: check.optionalString(o.platform, 'options.platform'),
     plainHttp: check.optionalBoolean(o.plainHttp, 'options.plainHttp'),
