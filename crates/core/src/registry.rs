@@ -132,6 +132,8 @@ pub struct Fetched {
 
 pub struct Registry {
     http: reqwest::Client,
+    /// Without the read timeout: for blob uploads (see `new`).
+    upload_http: reqwest::Client,
     base: String,
     /// `host[:port]` as the user wrote it, for messages and the distribution-source label.
     pub host: String,
@@ -159,26 +161,32 @@ impl Registry {
     pub fn new(reference: &Reference, options: &RegistryOptions) -> Result<Registry> {
         let plain = options.plain_http.unwrap_or_else(|| !options.tls && reference.is_loopback());
         let stall = stall_timeout(options.stall_timeout_ms)?;
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(30))
-            // Per read, reset by every bytes received: waiting for an answer and for a body's data.
-            .read_timeout(stall)
-            .redirect(redirect_policy())
-            .user_agent(concat!("containerd-napi/", env!("CARGO_PKG_VERSION")))
-            .danger_accept_invalid_certs(options.insecure_skip_verify);
-        if let Some(pem) = &options.ca {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .ok()
-                .filter(|c| !c.is_empty())
-                .ok_or_else(|| Error::invalid_argument("tls.ca must be PEM contents (-----BEGIN CERTIFICATE-----)"))?;
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
+        let client = |read_timeout: Option<Duration>| -> Result<reqwest::Client> {
+            let mut builder = reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(30))
+                .redirect(redirect_policy())
+                .user_agent(concat!("containerd-napi/", env!("CARGO_PKG_VERSION")))
+                .danger_accept_invalid_certs(options.insecure_skip_verify);
+            if let Some(read_timeout) = read_timeout {
+                builder = builder.read_timeout(read_timeout);
             }
-        }
-        let http =
-            builder.build().map_err(|e| Error::new(Code::Internal, format!("cannot set up the HTTP client: {e}")))?;
+            if let Some(pem) = &options.ca {
+                let certs =
+                    reqwest::Certificate::from_pem_bundle(pem).ok().filter(|c| !c.is_empty()).ok_or_else(|| {
+                        Error::invalid_argument("tls.ca must be PEM contents (-----BEGIN CERTIFICATE-----)")
+                    })?;
+                for cert in certs {
+                    builder = builder.add_root_certificate(cert);
+                }
+            }
+            builder.build().map_err(|e| Error::new(Code::Internal, format!("cannot set up the HTTP client: {e}")))
+        };
         Ok(Registry {
-            http,
+            // reqwest's read timeout runs from the request's start until the answer's headers, then
+            // per body read: the stall timeout for every request but a blob upload, whose body
+            // alone may take longer than the limit (that one request has no stall timeout).
+            http: client(Some(stall))?,
+            upload_http: client(None)?,
             base: format!("{}://{}", if plain { "http" } else { "https" }, reference.api_host()),
             host: reference.domain.clone(),
             repository: reference.repository.clone(),
@@ -252,7 +260,7 @@ impl Registry {
         url.query_pairs_mut().append_pair("digest", digest);
         let current = self.authorization.lock().await.clone();
         let request = self
-            .http
+            .upload_http
             .put(url)
             .header(CONTENT_TYPE, "application/octet-stream")
             .header(reqwest::header::CONTENT_LENGTH, size)
