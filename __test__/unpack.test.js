@@ -195,8 +195,11 @@ test('progress: phases in order, bytes never going back, updated every MiB, endi
     const [a, b] = [reports[i - 1], reports[i]]
     assert.ok(order.indexOf(b.phase) >= order.indexOf(a.phase), `${a.phase} -> ${b.phase}`)
     assert.ok(b.downloadedBytes >= a.downloadedBytes, 'downloadedBytes went back')
-    // Fresh layers arrive in chunks: no report skips more than about a MiB of them.
-    if (b.phase === 'downloading') assert.ok(b.downloadedBytes - a.downloadedBytes <= 2 << 20, `jump of ${b.downloadedBytes - a.downloadedBytes}`)
+    // Fresh layers arrive in chunks: no report skips more than about a MiB of them. A layer found
+    // in the store meanwhile (another test's pull of the same fixture shares the daemon's content)
+    // counts at once.
+    const linked = b.layers.filter((l, j) => l.status === 'exists' && a.layers[j]?.status !== 'exists').reduce((n, l) => n + l.size, 0)
+    if (b.phase === 'downloading') assert.ok(b.downloadedBytes - a.downloadedBytes <= (2 << 20) + linked, `jump of ${b.downloadedBytes - a.downloadedBytes}`)
   }
   const last = reports.at(-1)
   assert.equal(last.phase, 'done')
