@@ -289,8 +289,9 @@ impl Client {
             self.lease_resource(owned.lease, digest, "content").await?;
             self.content_set_labels(digest, labels).await?;
             if blob.bytes.is_none() {
-                progress.bytes(digest, blob.desc.size);
+                // Status first: the byte jump that follows is then reported as a present blob's.
                 progress.layer_status(digest, LayerStatus::Exists);
+                progress.bytes(digest, blob.desc.size);
             }
             return Ok(());
         }
