@@ -284,6 +284,18 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
       const failed = await (await openEvents(new URL(`api/pulls/${failing.body.id}/events`, server.url), bearer(server))).until((e) => e.event === 'error')
       assert.equal(failed.data.status, 401)
       assert.equal(failed.data.error.code, 'UNAUTHENTICATED')
+      // In words for the browser's user: credentials are asked for, or were rejected.
+      assert.match(failed.data.error.message, /needs credentials .*Credentials/)
+      const rejected = await api('POST', `/namespaces/${ns}/images`, { ref: basic.ref, auth: { username: basic.username, password: 'wrong' } })
+      assertError(rejected, 401, 'UNAUTHENTICATED')
+      assert.match(rejected.body.error.message, /rejected the credentials/)
+
+      // The pulls of the namespace are listed (a reloaded page re-attaches to them); DELETE of a
+      // finished one forgets it.
+      const pulls = (await api('GET', `/namespaces/${ns}/pulls`)).body
+      assert.deepEqual(pulls.map((p) => [p.id, p.state]), [[failing.body.id, 'error'], [start.body.id, 'done']])
+      assert.equal((await api('DELETE', `/pulls/${failing.body.id}`)).status, 204)
+      assert.deepEqual((await api('GET', `/namespaces/${ns}/pulls`)).body.map((p) => p.id), [start.body.id])
     })
 
     test('containers and tasks: create, start, logs, exec, pause, resume, kill, restart, delete; events; 404/409/400', async () => {
@@ -325,9 +337,13 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
       listed = await waitForTask(api, ns, id, 'running')
       assert.equal(listed.task.pid, started.body.pid)
 
+      // The container was made with `log`: the stream reads the library's logs(), one record per event.
       const logs = await openEvents(new URL(`api${c}/logs`, server.url), bearer(server))
-      await logs.until((e) => e.event === 'log' && e.data.includes(`hello from ${id}\n`), 30000, 'the log line')
-      assert.match(logs.events[0].id, /^\d+$/) // the file offset, for EventSource's Last-Event-ID
+      const greeting = await logs.until((e) => e.event === 'log' && e.data.line === `hello from ${id}`, 30000, 'the log line')
+      assert.equal(greeting.data.stream, 'stdout')
+      assert.ok(Math.abs(Date.parse(greeting.data.time) - Date.now()) < 60000, greeting.data.time)
+      assert.match(greeting.id, /^\d+\.\d+$/) // <ms>.<n>, for EventSource's Last-Event-ID
+      assert.equal(logs.events[0].event, 'task') // where the task began
 
       const exec = await api('POST', `${c}/task/exec`, { args: ['sh', '-c', 'echo "$NAME $X"; ls -d /scratch; echo oops >&2; exit 3'], env: { X: 'y' } })
       assert.equal(exec.status, 200, JSON.stringify(exec.body))
@@ -362,10 +378,17 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
       listed = await waitForTask(api, ns, id, 'stopped')
       assert.equal(listed.task.exitCode, 137)
 
-      // Starting again replaces the stopped task; the log stream, still open, sees its output too.
+      // Starting again replaces the stopped task; the log stream, still open, sees its output too,
+      // after a `task` separator.
       assert.equal((await api('POST', `${c}/task/start`)).status, 201)
-      await logs.until((e) => e.event === 'log' && e.data.includes(`hello from ${id}\n`) && e !== logs.events.find((x) => x.data.includes('hello')), 30000, 'the second log line')
-      await api('POST', `${c}/task/kill`, { signal: 'SIGKILL' })
+      const second = await logs.until((e) => e.event === 'log' && e.data.line === `hello from ${id}` && e !== greeting, 30000, 'the second log line')
+      const between = logs.events.slice(logs.events.indexOf(greeting) + 1, logs.events.indexOf(second))
+      assert.deepEqual(between.map((e) => e.event), ['task'], JSON.stringify(between))
+      // Stop: SIGTERM (sh as PID 1 ignores it), then SIGKILL after timeoutMs.
+      assertError(await api('POST', `${c}/task/stop`, { timeoutMs: -1 }), 400, 'INVALID_ARGUMENT')
+      const stopped = await api('POST', `${c}/task/stop`, { timeoutMs: 300 })
+      assert.equal(stopped.status, 200, JSON.stringify(stopped.body))
+      assert.deepEqual(stopped.body, { exitCode: 137, killed: true })
       await waitForTask(api, ns, id, 'stopped')
       logs.close()
 
@@ -390,6 +413,55 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
       }
       assert.ok(events.events.every((e) => e.event !== 'event' || e.data.namespace === ns))
       events.close()
+    })
+
+    test('logs outlive the server: a new server object reads the lines again, with a separator per task; deleting ends the stream', async () => {
+      const id = uniqueName('web-logs')
+      const c = `/namespaces/${ns}/containers/${id}`
+      const args = ['sh', '-c', 'echo one; echo two >&2; echo three']
+      assert.equal((await api('POST', `/namespaces/${ns}/containers`, { id, image: sb.images.busybox, args })).status, 201)
+      const expected = [['stdout', 'one'], ['stderr', 'two'], ['stdout', 'three']]
+      const records = (events) => events.filter((e) => e.event === 'log').map((e) => [e.data.stream, e.data.line]).sort()
+      /** Runs a task to its end; the log stream (opened on `srv`) then holds `n` more lines. */
+      const runOnce = async (srv) => {
+        assert.equal((await apiClient(srv)('POST', `${c}/task/start`)).status, 201)
+        await waitForTask(apiClient(srv), ns, id, 'stopped')
+      }
+      await runOnce(server)
+      let logs = await openEvents(new URL(`api${c}/logs`, server.url), bearer(server))
+      await logs.until(() => logs.events.filter((e) => e.event === 'log').length === 3, 30000, 'three lines')
+      assert.deepEqual(records(logs.events), [...expected].sort())
+      assert.equal(logs.events[0].event, 'task')
+      await runOnce(server)
+      await logs.until(() => logs.events.filter((e) => e.event === 'log').length === 6, 30000, 'six lines')
+      logs.close()
+
+      // The server restarts (a new server object, a new connection, a new token): the lines are
+      // read again, each task's after its separator.
+      await server.close()
+      server = await createServer({ address: sb.address, registry: sb.registry, images: sb.images, logDir, allowMounts: [mountDir] })
+      api = apiClient(server)
+      logs = await openEvents(new URL(`api${c}/logs`, server.url), bearer(server))
+      await logs.until(() => logs.events.filter((e) => e.event === 'log').length === 6, 30000, 'six lines after the restart')
+      const kinds = logs.events.map((e) => e.event)
+      assert.deepEqual(kinds, ['task', 'log', 'log', 'log', 'task', 'log', 'log', 'log'], JSON.stringify(logs.events))
+      assert.deepEqual(records(logs.events.slice(1, 4)), [...expected].sort())
+      assert.deepEqual(records(logs.events.slice(5)), [...expected].sort())
+      const [first, second] = logs.events.filter((e) => e.event === 'task').map((e) => Date.parse(e.data.time))
+      assert.ok(first < second && second <= Date.parse(logs.events[5].data.time))
+      // Reconnecting with Last-Event-ID continues after that record.
+      const resumed = await openEvents(new URL(`api${c}/logs`, server.url), { ...bearer(server), 'last-event-id': logs.events[2].id })
+      await resumed.until(() => resumed.events.filter((e) => e.event === 'log').length === 4, 30000, 'the rest')
+      assert.deepEqual(resumed.events.filter((e) => e.event === 'log').map((e) => e.id), logs.events.slice(3).filter((e) => e.event === 'log').map((e) => e.id))
+      resumed.close()
+
+      // A third task, followed live by the new server.
+      await runOnce(server)
+      await logs.until(() => logs.events.filter((e) => e.event === 'log').length === 9, 30000, 'nine lines')
+      assert.equal(logs.events.filter((e) => e.event === 'task').length, 3)
+      // Deleting the container ends the stream.
+      assert.equal((await api('DELETE', c)).status, 204)
+      await Promise.race([logs.ended, sleep(15000).then(() => { throw new Error('the log stream did not end') })])
     })
 
     test('networks: a container on bridge answers on its published 127.0.0.1 port; the list shows its IP and ports; 403/409/404/400', async () => {
@@ -465,10 +537,10 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
         ['GET', '/info'], ['GET', '/networks'], ['GET', '/namespaces'], ['POST', '/namespaces', { name: uniqueName('web-nope') }],
         ['DELETE', `/namespaces/${ns}`], ['GET', `/namespaces/${ns}/images`], ['POST', `/namespaces/${ns}/images`, { ref: sb.images.busybox }],
         ['DELETE', `/namespaces/${ns}/images/x`], ['POST', `/namespaces/${ns}/pulls`, { ref: sb.images.busybox }],
-        ['GET', '/pulls/x/events'], ['DELETE', '/pulls/x'], ['GET', `/namespaces/${ns}/containers`],
+        ['GET', '/pulls/x/events'], ['DELETE', '/pulls/x'], ['GET', `/namespaces/${ns}/pulls`], ['GET', `/namespaces/${ns}/containers`],
         ['POST', `/namespaces/${ns}/containers`, { id: 'x', image: sb.images.busybox }], ['DELETE', `/namespaces/${ns}/containers/x`],
         ['GET', `/namespaces/${ns}/containers/x/logs`], ['POST', `/namespaces/${ns}/containers/x/task/start`],
-        ['POST', `/namespaces/${ns}/containers/x/task/kill`], ['POST', `/namespaces/${ns}/containers/x/task/pause`],
+        ['POST', `/namespaces/${ns}/containers/x/task/kill`], ['POST', `/namespaces/${ns}/containers/x/task/stop`], ['POST', `/namespaces/${ns}/containers/x/task/pause`],
         ['POST', `/namespaces/${ns}/containers/x/task/resume`], ['POST', `/namespaces/${ns}/containers/x/task/exec`, { args: ['id'] }],
         ['DELETE', `/namespaces/${ns}/containers/x/task`], ['GET', `/namespaces/${ns}/events`], ['GET', '/nope'],
       ]
