@@ -7,6 +7,7 @@
 
 const { describe, test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
+const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const http = require('node:http')
 const os = require('node:os')
@@ -133,6 +134,65 @@ async function openEvents(url, headers = {}) {
     }
   }
   return stream
+}
+
+const ctr = (ns, ...args) => execFileSync('ctr', ['-a', sb.address, '-n', ns, ...args], { encoding: 'utf8' }).split('\n').filter(Boolean)
+
+/**
+ * A registry in front of `target` (host:port) that passes everything through but holds every
+ * blob download until close(): a pull through it stays in progress.
+ */
+async function stallingRegistry(target) {
+  const [host, port] = target.split(':')
+  const held = new Set()
+  const server = http.createServer((req, res) => {
+    if (req.method === 'GET' && /\/blobs\/sha256:/.test(req.url)) { held.add(res); return }
+    const up = http.request({ host, port, path: req.url, method: req.method, headers: { ...req.headers, host: target } }, (r) => {
+      res.writeHead(r.statusCode, r.headers)
+      r.pipe(res)
+    })
+    up.on('error', () => res.destroy())
+    req.pipe(up)
+  })
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  return {
+    host: `127.0.0.1:${server.address().port}`,
+    close: () => new Promise((r) => { for (const res of held) res.destroy(); server.closeAllConnections(); server.close(r) }),
+  }
+}
+
+/** axe-core's serious and critical violations on `page` (the library injected from node_modules). */
+async function axeViolations(page) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') })
+  const results = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }))
+  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
+}
+
+/** The contrast ratio of the text color against the background of every visible, enabled input. */
+function inputContrasts(page) {
+  return page.evaluate(() => {
+    const luminance = (color) => {
+      const [r, g, b] = color.match(/[\d.]+/g).slice(0, 3).map((x) => {
+        const v = Number(x) / 255
+        return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4
+      })
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    }
+    const background = (el) => {
+      for (; el; el = el.parentElement) {
+        const parts = getComputedStyle(el).backgroundColor.match(/[\d.]+/g)
+        if (parts && (parts.length < 4 || Number(parts[3]) > 0.5)) return getComputedStyle(el).backgroundColor
+      }
+      return 'rgb(255, 255, 255)'
+    }
+    return [...document.querySelectorAll('input:not([type=checkbox]), textarea, select')]
+      .filter((el) => el.getClientRects().length > 0 && !el.disabled)
+      .map((el) => {
+        const [a, b] = [luminance(getComputedStyle(el).color), luminance(background(el))]
+        return { id: el.id, ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) }
+      })
+  })
 }
 
 /** The text of `url`, retrying (up to ~5 s) while the server in a container starts. */
@@ -670,7 +730,8 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
   })
 }
 
-test('browser: pull with a progress bar to 100%, create and start a container, see its log, kill it, delete it; a published port as a link', async () => {
+test('browser: pull with a progress bar to 100%, create and start a container, see its log, kill it, delete it; a published port as a link; ' +
+  'readable and accessible at 1440 and 800 px; focus kept across a refresh; a pull re-attached after a reload and cancelled; a namespace deleted from the menu', async () => {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing (apt-get install chromium)`)
   const { chromium } = require('playwright-core')
   const server = await SERVERS.koa.createServer({ address: sb.address, registry: sb.registry, images: sb.images, logDir })
@@ -691,8 +752,13 @@ test('browser: pull with a progress bar to 100%, create and start a container, s
     page.on('dialog', (dialog) => dialog.accept()) // "Delete container …?"
     // The address the server prints: the token becomes a cookie, and the URL loses it.
     await page.goto(server.loginUrl)
-    assert.equal(page.url(), server.url)
+    assert.equal(`${new URL(page.url()).origin}/`, server.url)
+    assert.equal(new URL(page.url()).searchParams.has('token'), false)
     await page.waitForSelector('#live.on') // the event feed is connected
+
+    // Typed text is readable in every input (WCAG AA: 4.5:1), the header's too.
+    await page.fill('#namespace-name', 'typed text')
+    for (const { id: input, ratio } of await inputContrasts(page)) assert.ok(ratio >= 4.5, `#${input}: contrast ${ratio.toFixed(2)}:1`)
 
     // A namespace of its own, through the switcher's form.
     await page.fill('#namespace-name', ns)
@@ -708,7 +774,12 @@ test('browser: pull with a progress bar to 100%, create and start a container, s
     assert.equal(await pull.locator('.pull-percent').textContent(), '100%')
     assert.equal(await pull.locator('.layer-bar').count(), 1)
     assert.equal(await pull.locator('.layer-bar').getAttribute('aria-valuenow'), '100')
-    await page.locator('#images tbody tr', { hasText: sb.images.busybox }).waitFor()
+    await page.locator(`#images tbody tr[data-key="${sb.images.busybox}"]`).waitFor()
+    // A multi-arch pull says which platform it chose.
+    await page.fill('#pull-ref', sb.images.multiarch)
+    await page.click('#pull-form button[type=submit]')
+    await page.locator(`.pull[data-ref="${sb.images.multiarch}"][data-state="done"]`).waitFor()
+    assert.match(await page.locator(`.pull[data-ref="${sb.images.multiarch}"] .pull-status`).textContent(), /linux\/amd64/)
 
     // Create and start a container; its log line appears in the log pane.
     await page.fill('#create-id', id)
@@ -721,6 +792,22 @@ test('browser: pull with a progress bar to 100%, create and start a container, s
     await page.locator(`#containers tr[data-id="${id}"][data-state="running"]`).waitFor()
     await page.waitForFunction(() => document.querySelector('#log').textContent.includes('hello from the browser'))
     await page.locator('#events .event', { hasText: '/tasks/start' }).waitFor()
+    assert.equal(new URL(page.url()).searchParams.get('log'), id) // the shown log is in the address
+    assert.equal(new URL(page.url()).searchParams.get('ns'), ns)
+
+    // Focus stays on a row's button across a refresh (the rows are updated in place): a container
+    // made meanwhile (through the API) makes the table redraw.
+    await row.locator('button[data-action=logs]').focus()
+    await page.evaluate(() => { window.focusedBefore = document.activeElement })
+    const other = uniqueName('other')
+    assert.equal((await api('POST', `/namespaces/${ns}/containers`, { id: other, image: sb.images.busybox })).status, 201)
+    await page.locator(`#containers tr[data-id="${other}"]`).waitFor()
+    assert.ok(await page.evaluate(() => document.activeElement === window.focusedBefore && window.focusedBefore.isConnected), 'the focus was lost')
+    assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), `Logs of ${id}`)
+    // After a reload the log pane shows the same container again.
+    await page.reload()
+    await page.waitForFunction(() => document.querySelector('#log').textContent.includes('hello from the browser'))
+    assert.match(await page.locator('#log .log-separator').first().textContent(), /task started/)
 
     // Kill it: the row shows it stopped (exit 137), the feed shows the exit.
     await page.locator(`#containers tr[data-id="${id}"] button[data-action=kill]`).click()
@@ -748,13 +835,85 @@ test('browser: pull with a progress bar to 100%, create and start a container, s
     const { network } = (await api('GET', `/namespaces/${ns}/containers`)).body.find((c) => c.id === web)
     assert.match(await webRow.locator('.net .ip').textContent(), new RegExp(`^${network.ip.replaceAll('.', '\\.')} bridge$`))
     assert.equal(await getText(await link.getAttribute('href')), sb.fixtures.httpd.expect.body)
+    // A create error is shown next to the form, on the field it is about.
+    await page.fill('#create-id', web)
+    await page.fill('#create-image', sb.images.httpd)
+    await page.click('#create-form button[type=submit]')
+    await page.locator('#create-error:not([hidden])').waitFor()
+    assert.match(await page.locator('#create-error').textContent(), /409 ALREADY_EXISTS/)
+    assert.equal(await page.locator('#create-id').getAttribute('aria-invalid'), 'true')
+    assert.equal(await page.locator('#create-network').inputValue(), 'none') // the last container's options were not kept
+
     fs.mkdirSync(OUTPUT, { recursive: true })
+    assert.deepEqual(await axeViolations(page), [], 'axe at 1440 px')
     await page.screenshot({ path: path.join(OUTPUT, 'webui.png'), fullPage: true })
+    await page.screenshot({ path: path.join(OUTPUT, 'webui-1440.png'), fullPage: false })
+    // 800 px: nothing wider than the window, still accessible.
+    await page.setViewportSize({ width: 800, height: 1000 })
+    await page.waitForTimeout(200)
+    const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }))
+    assert.ok(widths.scroll <= widths.client, `horizontal overflow at 800 px: ${JSON.stringify(widths)}`)
+    assert.ok(await page.locator(`#images tr[data-key="${sb.images.busybox}"] button[data-action=delete]`).isVisible())
+    assert.ok(await page.locator('#live').isVisible())
+    assert.deepEqual(await axeViolations(page), [], 'axe at 800 px')
+    await page.screenshot({ path: path.join(OUTPUT, 'webui-800.png'), fullPage: true })
+    await page.setViewportSize({ width: 1440, height: 1000 })
 
     // Delete it (the confirm dialog is accepted): the row goes, and so does the container.
     await page.locator(`#containers tr[data-id="${id}"] button[data-action=delete]`).click()
     await row.waitFor({ state: 'detached' })
-    assert.deepEqual((await api('GET', `/namespaces/${ns}/containers`)).body.map((c) => c.id), [web])
+    assert.deepEqual((await api('GET', `/namespaces/${ns}/containers`)).body.map((c) => c.id).sort(), [other, web].sort())
+
+    // A pull that stays in progress; the page reloads: the pull is shown again, and Cancel ends it
+    // cancelled, leaving no image and no lease.
+    const stall = await stallingRegistry(sb.registry)
+    try {
+      const ref = `${stall.host}/busybox:latest`
+      await page.fill('#pull-ref', ref)
+      await page.click('#pull-form button[type=submit]')
+      await page.locator(`.pull[data-ref="${ref}"][data-state="running"]`).waitFor()
+      await page.reload()
+      const card = page.locator(`.pull[data-ref="${ref}"]`)
+      await card.locator('xpath=self::*[@data-state="running"]').waitFor()
+      await card.getByRole('button', { name: `Cancel the pull of ${ref}` }).click()
+      await page.locator(`.pull[data-ref="${ref}"][data-state="cancelled"]`).waitFor()
+      assert.ok(!(await api('GET', `/namespaces/${ns}/images`)).body.some((i) => i.name === ref))
+      assert.deepEqual(ctr(ns, 'leases', 'ls', '-q'), [])
+      assert.ok(!ctr(ns, 'images', 'ls', '-q').includes(ref))
+      await page.screenshot({ path: path.join(OUTPUT, 'webui-cancelled.png') })
+      await card.getByRole('button', { name: `Dismiss the pull of ${ref}` }).click()
+      await card.waitFor({ state: 'detached' })
+    } finally {
+      await stall.close()
+    }
+
+    // A namespace made from the menu, given an image: deleting it is refused with the reason;
+    // emptied, it is deleted from the menu and is gone from it (after a reload too).
+    const spare = uniqueName('web-spare')
+    await page.fill('#namespace-name', spare)
+    await page.click('#namespace-form button')
+    await page.waitForFunction((name) => document.querySelector('#namespace').value === name, spare)
+    assert.equal((await api('POST', `/namespaces/${spare}/images`, { ref: sb.images.busybox })).status, 201)
+    await page.click('#namespace-delete')
+    await page.locator('#namespace-error:not([hidden])').waitFor()
+    assert.match(await page.locator('#namespace-error').textContent(), new RegExp(`namespace ${spare} was not deleted: 409 FAILED_PRECONDITION: .*must be empty`))
+    await page.reload()
+    await page.locator(`#images tr[data-key="${sb.images.busybox}"]`).waitFor()
+    await page.locator(`#images tr[data-key="${sb.images.busybox}"] button[data-action=delete]`).click()
+    await page.locator(`#images tr[data-key="${sb.images.busybox}"]`).waitFor({ state: 'detached' })
+    for (let i = 0; ; i++) { // what the image held goes with containerd's garbage collection, a moment later
+      await page.click('#namespace-delete')
+      await page.waitForFunction(() => !document.querySelector('#namespace-delete').disabled)
+      if (await page.locator('#namespace-error').isHidden()) break
+      assert.ok(i < 40, await page.locator('#namespace-error').textContent())
+      await page.waitForTimeout(250)
+    }
+    await page.waitForFunction(() => document.querySelector('#namespace').value === 'default')
+    assert.equal(await page.locator(`#namespace option[value="${spare}"]`).count(), 0)
+    await page.goto(`${server.url}?ns=${spare}`)
+    await page.waitForSelector('#live.on')
+    assert.equal(await page.locator('#namespace').inputValue(), 'default')
+    assert.equal(await page.locator(`#namespace option[value="${spare}"]`).count(), 0)
     assert.deepEqual(pageErrors, [])
   } finally {
     await browser.close()

@@ -82,6 +82,12 @@ async function imageJson(image) {
   }
 }
 
+/** 'linux/amd64' (with a variant: 'linux/arm/v7'): the platform a pull chose from an index; null if unknown. */
+async function platformOf(image) {
+  const config = await image.config().catch(() => null)
+  return config ? [config.os, config.architecture, config.variant].filter(Boolean).join('/') : null
+}
+
 /** { name, ip, gateway, ports } of the container's network, or null (none, host, or gone meanwhile). */
 const networkOf = (container) => container.network().catch(() => null)
 
@@ -257,7 +263,7 @@ class Service {
       ...options,
       signal: pull.controller.signal,
       onProgress: (progress) => { pull.progress = progress; emit('progress', progress) },
-    })).then(async (image) => ['done', await imageJson(image)], (err) => {
+    })).then(async (image) => ['done', { ...await imageJson(image), platform: await platformOf(image) }], (err) => {
       if (err instanceof CancelledError && pull.controller.signal.aborted) return ['cancelled', { ref }]
       const { status, body } = errorResponse(registryError(err, ref, options.auth))
       return ['error', { status, ...body }]
