@@ -163,8 +163,8 @@ async function stallingRegistry(target) {
 
 /** axe-core's serious and critical violations on `page` (the library injected from node_modules). */
 async function axeViolations(page) {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') })
-  const results = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }))
+  if (!(await page.evaluate(() => 'axe' in globalThis))) await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') })
+  const results = await page.evaluate(() => globalThis.axe.run(document, { resultTypes: ['violations'] }))
   return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
 }
@@ -181,15 +181,15 @@ function inputContrasts(page) {
     }
     const background = (el) => {
       for (; el; el = el.parentElement) {
-        const parts = getComputedStyle(el).backgroundColor.match(/[\d.]+/g)
-        if (parts && (parts.length < 4 || Number(parts[3]) > 0.5)) return getComputedStyle(el).backgroundColor
+        const parts = globalThis.getComputedStyle(el).backgroundColor.match(/[\d.]+/g)
+        if (parts && (parts.length < 4 || Number(parts[3]) > 0.5)) return globalThis.getComputedStyle(el).backgroundColor
       }
       return 'rgb(255, 255, 255)'
     }
     return [...document.querySelectorAll('input:not([type=checkbox]), textarea, select')]
       .filter((el) => el.getClientRects().length > 0 && !el.disabled)
       .map((el) => {
-        const [a, b] = [luminance(getComputedStyle(el).color), luminance(background(el))]
+        const [a, b] = [luminance(globalThis.getComputedStyle(el).color), luminance(background(el))]
         return { id: el.id, ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) }
       })
   })
@@ -798,11 +798,11 @@ test('browser: pull with a progress bar to 100%, create and start a container, s
     // Focus stays on a row's button across a refresh (the rows are updated in place): a container
     // made meanwhile (through the API) makes the table redraw.
     await row.locator('button[data-action=logs]').focus()
-    await page.evaluate(() => { window.focusedBefore = document.activeElement })
+    await page.evaluate(() => { globalThis.focusedBefore = document.activeElement })
     const other = uniqueName('other')
     assert.equal((await api('POST', `/namespaces/${ns}/containers`, { id: other, image: sb.images.busybox })).status, 201)
     await page.locator(`#containers tr[data-id="${other}"]`).waitFor()
-    assert.ok(await page.evaluate(() => document.activeElement === window.focusedBefore && window.focusedBefore.isConnected), 'the focus was lost')
+    assert.ok(await page.evaluate(() => document.activeElement === globalThis.focusedBefore && globalThis.focusedBefore.isConnected), 'the focus was lost')
     assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), `Logs of ${id}`)
     // After a reload the log pane shows the same container again.
     await page.reload()
