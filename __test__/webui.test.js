@@ -808,6 +808,7 @@ test('browser: pull with a progress bar to 100%, create and start a container, s
     await page.reload()
     await page.waitForFunction(() => document.querySelector('#log').textContent.includes('hello from the browser'))
     assert.match(await page.locator('#log .log-separator').first().textContent(), /task started/)
+    await page.locator('#events .event', { hasText: '/tasks/start' }).waitFor() // the feed is kept for the tab
 
     // Kill it: the row shows it stopped (exit 137), the feed shows the exit.
     await page.locator(`#containers tr[data-id="${id}"] button[data-action=kill]`).click()

@@ -224,6 +224,7 @@ function setNamespace(name, { keepLog = false } = {}) {
     showError($('#create-error'), null)
   }
   $('#events').replaceChildren()
+  restoreEvents()
   updateEventsEmpty()
   connectEvents()
   refreshImages()
@@ -752,17 +753,38 @@ function connectEvents() {
     const kind = TOPIC_KIND(e.topic)
     if (kind === 'tasks' || kind === 'containers') refreshSoon()
     if (kind === 'images') refreshImages()
-    const [subject, extra] = eventSummary(e)
-    const item = h('li', { class: `event ${kind}`, dataset: { kind } },
-      h('time', { datetime: e.timestamp }, new Date(e.timestamp).toLocaleTimeString([], { hourCycle: 'h23' })),
-      h('span', { class: 'topic' }, e.topic),
-      h('span', { class: 'mono subject' }, subject),
-      extra ? h('span', { class: 'muted extra' }, extra) : null)
-    const list = $('#events')
-    list.prepend(item)
-    while (list.children.length > 300) list.lastChild.remove()
-    updateEventsEmpty()
+    showEvent(e)
+    // Kept for this tab, so a reload shows the feed again.
+    const key = `events:${state.namespace}`
+    try {
+      const kept = JSON.parse(sessionStorage.getItem(key) ?? '[]')
+      kept.push(e)
+      sessionStorage.setItem(key, JSON.stringify(kept.slice(-KEPT_EVENTS)))
+    } catch { /* storage full or unavailable: the feed still works */ }
   })
+}
+
+const KEPT_EVENTS = 150
+
+/** The events kept in this tab for the namespace (after a reload). */
+function restoreEvents() {
+  let kept = []
+  try { kept = JSON.parse(sessionStorage.getItem(`events:${state.namespace}`) ?? '[]') } catch { /* none */ }
+  for (const e of kept) showEvent(e)
+}
+
+function showEvent(e) {
+  const kind = TOPIC_KIND(e.topic)
+  const [subject, extra] = eventSummary(e)
+  const item = h('li', { class: `event ${kind}`, dataset: { kind } },
+    h('time', { datetime: e.timestamp }, new Date(e.timestamp).toLocaleTimeString([], { hourCycle: 'h23' })),
+    h('span', { class: 'topic' }, e.topic),
+    h('span', { class: 'mono subject' }, subject),
+    extra ? h('span', { class: 'muted extra' }, extra) : null)
+  const list = $('#events')
+  list.prepend(item)
+  while (list.children.length > 300) list.lastChild.remove()
+  updateEventsEmpty()
 }
 
 function updateEventsEmpty() {
