@@ -869,13 +869,14 @@ test('browser: pull with a progress bar to 100%, create and start a container, s
     // cancelled, leaving no image and no lease.
     const stall = await stallingRegistry(sb.registry)
     try {
-      const ref = `${stall.host}/busybox:latest`
+      // An image this daemon has no blob of yet (present blobs are not downloaded again).
+      const ref = sb.images.multilayer.replace(sb.registry, stall.host)
       await page.fill('#pull-ref', ref)
       await page.click('#pull-form button[type=submit]')
       await page.locator(`.pull[data-ref="${ref}"][data-state="running"]`).waitFor()
       await page.reload()
       const card = page.locator(`.pull[data-ref="${ref}"]`)
-      await card.locator('xpath=self::*[@data-state="running"]').waitFor()
+      await page.locator(`.pull[data-ref="${ref}"][data-state="running"]`).waitFor()
       await card.getByRole('button', { name: `Cancel the pull of ${ref}` }).click()
       await page.locator(`.pull[data-ref="${ref}"][data-state="cancelled"]`).waitFor()
       assert.ok(!(await api('GET', `/namespaces/${ns}/images`)).body.some((i) => i.name === ref))

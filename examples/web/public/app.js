@@ -503,7 +503,7 @@ function renderContainers() {
     }, text)
     return h('tr', { class: c.id === state.logFor ? 'selected' : '', dataset: { id: c.id, key: c.id, state: s.name } },
       h('td', { class: 'mono strong' }, c.id),
-      h('td', { class: 'mono muted' }, imageName(c.image)),
+      h('td', { class: 'mono muted', title: c.image }, splitRef(c.image)[1]), // the repository; the registry in the title
       h('td', { class: 'mono ellipsis', title: showCommand(c.command) }, showCommand(c.command)),
       networkCell(c.network),
       h('td', {}, h('span', { class: `state ${s.name}` }, s.text), c.task && live ? h('span', { class: 'muted small' }, ` pid ${c.task.pid}`) : null),
