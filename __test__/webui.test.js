@@ -904,9 +904,10 @@ test('browser: pull with a progress bar to 100%, create and start a container, s
     await page.locator(`#images tr[data-key="${sb.images.busybox}"] button[data-action=delete]`).click()
     await page.locator(`#images tr[data-key="${sb.images.busybox}"]`).waitFor({ state: 'detached' })
     for (let i = 0; ; i++) { // what the image held goes with containerd's garbage collection, a moment later
+      const deleted = page.waitForResponse((r) => r.request().method() === 'DELETE' && r.url().endsWith(`/api/namespaces/${spare}`))
       await page.click('#namespace-delete')
-      await page.waitForFunction(() => !document.querySelector('#namespace-delete').disabled)
-      if (await page.locator('#namespace-error').isHidden()) break
+      if ((await deleted).status() === 204) break
+      await page.locator('#namespace-error:not([hidden])').waitFor()
       assert.ok(i < 40, await page.locator('#namespace-error').textContent())
       await page.waitForTimeout(250)
     }
