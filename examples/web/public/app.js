@@ -199,10 +199,10 @@ const parsePorts = (text) => text.split(',').map((p) => p.trim()).filter(Boolean
 // ---------- namespaces ----------
 
 async function loadNamespaces() {
-  const names = (await api('GET', '/namespaces')).map((n) => n.name).sort()
-  // A namespace from the address that is gone (deleted meanwhile) is not offered again.
-  if (!names.includes(state.namespace)) state.namespace = names.includes('default') || names.length === 0 ? 'default' : names[0]
-  if (!names.includes(state.namespace)) names.unshift(state.namespace)
+  // 'default' is always offered (containerd makes it on first use); a namespace from the address
+  // that is gone (deleted meanwhile) is not offered again.
+  const names = [...new Set(['default', ...(await api('GET', '/namespaces')).map((n) => n.name)])].sort()
+  if (!names.includes(state.namespace)) state.namespace = 'default'
   morphChildren($('#namespace'), names.map((n) => h('option', { value: n, dataset: { key: n } }, n)))
   $('#namespace').value = state.namespace
 }
