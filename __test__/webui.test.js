@@ -7,6 +7,7 @@
 
 const { describe, test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
+const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const http = require('node:http')
 const os = require('node:os')
@@ -133,6 +134,65 @@ async function openEvents(url, headers = {}) {
     }
   }
   return stream
+}
+
+const ctr = (ns, ...args) => execFileSync('ctr', ['-a', sb.address, '-n', ns, ...args], { encoding: 'utf8' }).split('\n').filter(Boolean)
+
+/**
+ * A registry in front of `target` (host:port) that passes everything through but holds every
+ * blob download until close(): a pull through it stays in progress.
+ */
+async function stallingRegistry(target) {
+  const [host, port] = target.split(':')
+  const held = new Set()
+  const server = http.createServer((req, res) => {
+    if (req.method === 'GET' && /\/blobs\/sha256:/.test(req.url)) { held.add(res); return }
+    const up = http.request({ host, port, path: req.url, method: req.method, headers: { ...req.headers, host: target } }, (r) => {
+      res.writeHead(r.statusCode, r.headers)
+      r.pipe(res)
+    })
+    up.on('error', () => res.destroy())
+    req.pipe(up)
+  })
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  return {
+    host: `127.0.0.1:${server.address().port}`,
+    close: () => new Promise((r) => { for (const res of held) res.destroy(); server.closeAllConnections(); server.close(r) }),
+  }
+}
+
+/** axe-core's serious and critical violations on `page` (the library injected from node_modules). */
+async function axeViolations(page) {
+  if (!(await page.evaluate(() => 'axe' in globalThis))) await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') })
+  const results = await page.evaluate(() => globalThis.axe.run(document, { resultTypes: ['violations'] }))
+  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
+}
+
+/** The contrast ratio of the text color against the background of every visible, enabled input. */
+function inputContrasts(page) {
+  return page.evaluate(() => {
+    const luminance = (color) => {
+      const [r, g, b] = color.match(/[\d.]+/g).slice(0, 3).map((x) => {
+        const v = Number(x) / 255
+        return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4
+      })
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    }
+    const background = (el) => {
+      for (; el; el = el.parentElement) {
+        const parts = globalThis.getComputedStyle(el).backgroundColor.match(/[\d.]+/g)
+        if (parts && (parts.length < 4 || Number(parts[3]) > 0.5)) return globalThis.getComputedStyle(el).backgroundColor
+      }
+      return 'rgb(255, 255, 255)'
+    }
+    return [...document.querySelectorAll('input:not([type=checkbox]), textarea, select')]
+      .filter((el) => el.getClientRects().length > 0 && !el.disabled)
+      .map((el) => {
+        const [a, b] = [luminance(globalThis.getComputedStyle(el).color), luminance(background(el))]
+        return { id: el.id, ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) }
+      })
+  })
 }
 
 /** The text of `url`, retrying (up to ~5 s) while the server in a container starts. */
@@ -284,6 +344,18 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
       const failed = await (await openEvents(new URL(`api/pulls/${failing.body.id}/events`, server.url), bearer(server))).until((e) => e.event === 'error')
       assert.equal(failed.data.status, 401)
       assert.equal(failed.data.error.code, 'UNAUTHENTICATED')
+      // In words for the browser's user: credentials are asked for, or were rejected.
+      assert.match(failed.data.error.message, /needs credentials .*Credentials/)
+      const rejected = await api('POST', `/namespaces/${ns}/images`, { ref: basic.ref, auth: { username: basic.username, password: 'wrong' } })
+      assertError(rejected, 401, 'UNAUTHENTICATED')
+      assert.match(rejected.body.error.message, /rejected the credentials/)
+
+      // The pulls of the namespace are listed (a reloaded page re-attaches to them); DELETE of a
+      // finished one forgets it.
+      const pulls = (await api('GET', `/namespaces/${ns}/pulls`)).body
+      assert.deepEqual(pulls.map((p) => [p.id, p.state]), [[failing.body.id, 'error'], [start.body.id, 'done']])
+      assert.equal((await api('DELETE', `/pulls/${failing.body.id}`)).status, 204)
+      assert.deepEqual((await api('GET', `/namespaces/${ns}/pulls`)).body.map((p) => p.id), [start.body.id])
     })
 
     test('containers and tasks: create, start, logs, exec, pause, resume, kill, restart, delete; events; 404/409/400', async () => {
@@ -325,9 +397,13 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
       listed = await waitForTask(api, ns, id, 'running')
       assert.equal(listed.task.pid, started.body.pid)
 
+      // The container was made with `log`: the stream reads the library's logs(), one record per event.
       const logs = await openEvents(new URL(`api${c}/logs`, server.url), bearer(server))
-      await logs.until((e) => e.event === 'log' && e.data.includes(`hello from ${id}\n`), 30000, 'the log line')
-      assert.match(logs.events[0].id, /^\d+$/) // the file offset, for EventSource's Last-Event-ID
+      const greeting = await logs.until((e) => e.event === 'log' && e.data.line === `hello from ${id}`, 30000, 'the log line')
+      assert.equal(greeting.data.stream, 'stdout')
+      assert.ok(Math.abs(Date.parse(greeting.data.time) - Date.now()) < 60000, greeting.data.time)
+      assert.match(greeting.id, /^\d+\.\d+$/) // <ms>.<n>, for EventSource's Last-Event-ID
+      assert.equal(logs.events[0].event, 'task') // where the task began
 
       const exec = await api('POST', `${c}/task/exec`, { args: ['sh', '-c', 'echo "$NAME $X"; ls -d /scratch; echo oops >&2; exit 3'], env: { X: 'y' } })
       assert.equal(exec.status, 200, JSON.stringify(exec.body))
@@ -362,10 +438,17 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
       listed = await waitForTask(api, ns, id, 'stopped')
       assert.equal(listed.task.exitCode, 137)
 
-      // Starting again replaces the stopped task; the log stream, still open, sees its output too.
+      // Starting again replaces the stopped task; the log stream, still open, sees its output too,
+      // after a `task` separator.
       assert.equal((await api('POST', `${c}/task/start`)).status, 201)
-      await logs.until((e) => e.event === 'log' && e.data.includes(`hello from ${id}\n`) && e !== logs.events.find((x) => x.data.includes('hello')), 30000, 'the second log line')
-      await api('POST', `${c}/task/kill`, { signal: 'SIGKILL' })
+      const second = await logs.until((e) => e.event === 'log' && e.data.line === `hello from ${id}` && e !== greeting, 30000, 'the second log line')
+      const between = logs.events.slice(logs.events.indexOf(greeting) + 1, logs.events.indexOf(second))
+      assert.deepEqual(between.map((e) => e.event), ['task'], JSON.stringify(between))
+      // Stop: SIGTERM (sh as PID 1 ignores it), then SIGKILL after timeoutMs.
+      assertError(await api('POST', `${c}/task/stop`, { timeoutMs: -1 }), 400, 'INVALID_ARGUMENT')
+      const stopped = await api('POST', `${c}/task/stop`, { timeoutMs: 300 })
+      assert.equal(stopped.status, 200, JSON.stringify(stopped.body))
+      assert.deepEqual(stopped.body, { exitCode: 137, killed: true })
       await waitForTask(api, ns, id, 'stopped')
       logs.close()
 
@@ -390,6 +473,55 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
       }
       assert.ok(events.events.every((e) => e.event !== 'event' || e.data.namespace === ns))
       events.close()
+    })
+
+    test('logs outlive the server: a new server object reads the lines again, with a separator per task; deleting ends the stream', async () => {
+      const id = uniqueName('web-logs')
+      const c = `/namespaces/${ns}/containers/${id}`
+      const args = ['sh', '-c', 'echo one; echo two >&2; echo three']
+      assert.equal((await api('POST', `/namespaces/${ns}/containers`, { id, image: sb.images.busybox, args })).status, 201)
+      const expected = [['stdout', 'one'], ['stderr', 'two'], ['stdout', 'three']]
+      const records = (events) => events.filter((e) => e.event === 'log').map((e) => [e.data.stream, e.data.line]).sort()
+      /** Runs a task to its end; the log stream (opened on `srv`) then holds `n` more lines. */
+      const runOnce = async (srv) => {
+        assert.equal((await apiClient(srv)('POST', `${c}/task/start`)).status, 201)
+        await waitForTask(apiClient(srv), ns, id, 'stopped')
+      }
+      await runOnce(server)
+      let logs = await openEvents(new URL(`api${c}/logs`, server.url), bearer(server))
+      await logs.until(() => logs.events.filter((e) => e.event === 'log').length === 3, 30000, 'three lines')
+      assert.deepEqual(records(logs.events), [...expected].sort())
+      assert.equal(logs.events[0].event, 'task')
+      await runOnce(server)
+      await logs.until(() => logs.events.filter((e) => e.event === 'log').length === 6, 30000, 'six lines')
+      logs.close()
+
+      // The server restarts (a new server object, a new connection, a new token): the lines are
+      // read again, each task's after its separator.
+      await server.close()
+      server = await createServer({ address: sb.address, registry: sb.registry, images: sb.images, logDir, allowMounts: [mountDir] })
+      api = apiClient(server)
+      logs = await openEvents(new URL(`api${c}/logs`, server.url), bearer(server))
+      await logs.until(() => logs.events.filter((e) => e.event === 'log').length === 6, 30000, 'six lines after the restart')
+      const kinds = logs.events.map((e) => e.event)
+      assert.deepEqual(kinds, ['task', 'log', 'log', 'log', 'task', 'log', 'log', 'log'], JSON.stringify(logs.events))
+      assert.deepEqual(records(logs.events.slice(1, 4)), [...expected].sort())
+      assert.deepEqual(records(logs.events.slice(5)), [...expected].sort())
+      const [first, second] = logs.events.filter((e) => e.event === 'task').map((e) => Date.parse(e.data.time))
+      assert.ok(first < second && second <= Date.parse(logs.events[5].data.time))
+      // Reconnecting with Last-Event-ID continues after that record.
+      const resumed = await openEvents(new URL(`api${c}/logs`, server.url), { ...bearer(server), 'last-event-id': logs.events[2].id })
+      await resumed.until(() => resumed.events.filter((e) => e.event === 'log').length === 4, 30000, 'the rest')
+      assert.deepEqual(resumed.events.filter((e) => e.event === 'log').map((e) => e.id), logs.events.slice(3).filter((e) => e.event === 'log').map((e) => e.id))
+      resumed.close()
+
+      // A third task, followed live by the new server.
+      await runOnce(server)
+      await logs.until(() => logs.events.filter((e) => e.event === 'log').length === 9, 30000, 'nine lines')
+      assert.equal(logs.events.filter((e) => e.event === 'task').length, 3)
+      // Deleting the container ends the stream.
+      assert.equal((await api('DELETE', c)).status, 204)
+      await Promise.race([logs.ended, sleep(15000).then(() => { throw new Error('the log stream did not end') })])
     })
 
     test('networks: a container on bridge answers on its published 127.0.0.1 port; the list shows its IP and ports; 403/409/404/400', async () => {
@@ -465,10 +597,10 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
         ['GET', '/info'], ['GET', '/networks'], ['GET', '/namespaces'], ['POST', '/namespaces', { name: uniqueName('web-nope') }],
         ['DELETE', `/namespaces/${ns}`], ['GET', `/namespaces/${ns}/images`], ['POST', `/namespaces/${ns}/images`, { ref: sb.images.busybox }],
         ['DELETE', `/namespaces/${ns}/images/x`], ['POST', `/namespaces/${ns}/pulls`, { ref: sb.images.busybox }],
-        ['GET', '/pulls/x/events'], ['DELETE', '/pulls/x'], ['GET', `/namespaces/${ns}/containers`],
+        ['GET', '/pulls/x/events'], ['DELETE', '/pulls/x'], ['GET', `/namespaces/${ns}/pulls`], ['GET', `/namespaces/${ns}/containers`],
         ['POST', `/namespaces/${ns}/containers`, { id: 'x', image: sb.images.busybox }], ['DELETE', `/namespaces/${ns}/containers/x`],
         ['GET', `/namespaces/${ns}/containers/x/logs`], ['POST', `/namespaces/${ns}/containers/x/task/start`],
-        ['POST', `/namespaces/${ns}/containers/x/task/kill`], ['POST', `/namespaces/${ns}/containers/x/task/pause`],
+        ['POST', `/namespaces/${ns}/containers/x/task/kill`], ['POST', `/namespaces/${ns}/containers/x/task/stop`], ['POST', `/namespaces/${ns}/containers/x/task/pause`],
         ['POST', `/namespaces/${ns}/containers/x/task/resume`], ['POST', `/namespaces/${ns}/containers/x/task/exec`, { args: ['id'] }],
         ['DELETE', `/namespaces/${ns}/containers/x/task`], ['GET', `/namespaces/${ns}/events`], ['GET', '/nope'],
       ]
@@ -598,7 +730,8 @@ for (const [name, { createServer }] of Object.entries(SERVERS)) {
   })
 }
 
-test('browser: pull with a progress bar to 100%, create and start a container, see its log, kill it, delete it; a published port as a link', async () => {
+test('browser: pull with a progress bar to 100%, create and start a container, see its log, kill it, delete it; a published port as a link; ' +
+  'readable and accessible at 1440 and 800 px; focus kept across a refresh; a pull re-attached after a reload and cancelled; a namespace deleted from the menu', async () => {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing (apt-get install chromium)`)
   const { chromium } = require('playwright-core')
   const server = await SERVERS.koa.createServer({ address: sb.address, registry: sb.registry, images: sb.images, logDir })
@@ -619,8 +752,13 @@ test('browser: pull with a progress bar to 100%, create and start a container, s
     page.on('dialog', (dialog) => dialog.accept()) // "Delete container …?"
     // The address the server prints: the token becomes a cookie, and the URL loses it.
     await page.goto(server.loginUrl)
-    assert.equal(page.url(), server.url)
+    assert.equal(`${new URL(page.url()).origin}/`, server.url)
+    assert.equal(new URL(page.url()).searchParams.has('token'), false)
     await page.waitForSelector('#live.on') // the event feed is connected
+
+    // Typed text is readable in every input (WCAG AA: 4.5:1), the header's too.
+    await page.fill('#namespace-name', 'typed text')
+    for (const { id: input, ratio } of await inputContrasts(page)) assert.ok(ratio >= 4.5, `#${input}: contrast ${ratio.toFixed(2)}:1`)
 
     // A namespace of its own, through the switcher's form.
     await page.fill('#namespace-name', ns)
@@ -636,7 +774,12 @@ test('browser: pull with a progress bar to 100%, create and start a container, s
     assert.equal(await pull.locator('.pull-percent').textContent(), '100%')
     assert.equal(await pull.locator('.layer-bar').count(), 1)
     assert.equal(await pull.locator('.layer-bar').getAttribute('aria-valuenow'), '100')
-    await page.locator('#images tbody tr', { hasText: sb.images.busybox }).waitFor()
+    await page.locator(`#images tbody tr[data-key="${sb.images.busybox}"]`).waitFor()
+    // A multi-arch pull says which platform it chose.
+    await page.fill('#pull-ref', sb.images.multiarch)
+    await page.click('#pull-form button[type=submit]')
+    await page.locator(`.pull[data-ref="${sb.images.multiarch}"][data-state="done"]`).waitFor()
+    assert.match(await page.locator(`.pull[data-ref="${sb.images.multiarch}"] .pull-status`).textContent(), /linux\/amd64/)
 
     // Create and start a container; its log line appears in the log pane.
     await page.fill('#create-id', id)
@@ -649,6 +792,23 @@ test('browser: pull with a progress bar to 100%, create and start a container, s
     await page.locator(`#containers tr[data-id="${id}"][data-state="running"]`).waitFor()
     await page.waitForFunction(() => document.querySelector('#log').textContent.includes('hello from the browser'))
     await page.locator('#events .event', { hasText: '/tasks/start' }).waitFor()
+    assert.equal(new URL(page.url()).searchParams.get('log'), id) // the shown log is in the address
+    assert.equal(new URL(page.url()).searchParams.get('ns'), ns)
+
+    // Focus stays on a row's button across a refresh (the rows are updated in place): a container
+    // made meanwhile (through the API) makes the table redraw.
+    await row.locator('button[data-action=logs]').focus()
+    await page.evaluate(() => { globalThis.focusedBefore = document.activeElement })
+    const other = uniqueName('other')
+    assert.equal((await api('POST', `/namespaces/${ns}/containers`, { id: other, image: sb.images.busybox })).status, 201)
+    await page.locator(`#containers tr[data-id="${other}"]`).waitFor()
+    assert.ok(await page.evaluate(() => document.activeElement === globalThis.focusedBefore && globalThis.focusedBefore.isConnected), 'the focus was lost')
+    assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), `Logs of ${id}`)
+    // After a reload the log pane shows the same container again.
+    await page.reload()
+    await page.waitForFunction(() => document.querySelector('#log').textContent.includes('hello from the browser'))
+    assert.match(await page.locator('#log .log-separator').first().textContent(), /task started/)
+    await page.locator('#events .event', { hasText: '/tasks/start' }).waitFor() // the feed is kept for the tab
 
     // Kill it: the row shows it stopped (exit 137), the feed shows the exit.
     await page.locator(`#containers tr[data-id="${id}"] button[data-action=kill]`).click()
@@ -676,13 +836,87 @@ test('browser: pull with a progress bar to 100%, create and start a container, s
     const { network } = (await api('GET', `/namespaces/${ns}/containers`)).body.find((c) => c.id === web)
     assert.match(await webRow.locator('.net .ip').textContent(), new RegExp(`^${network.ip.replaceAll('.', '\\.')} bridge$`))
     assert.equal(await getText(await link.getAttribute('href')), sb.fixtures.httpd.expect.body)
+    // A create error is shown next to the form, on the field it is about.
+    await page.fill('#create-id', web)
+    await page.fill('#create-image', sb.images.httpd)
+    await page.click('#create-form button[type=submit]')
+    await page.locator('#create-error:not([hidden])').waitFor()
+    assert.match(await page.locator('#create-error').textContent(), /409 ALREADY_EXISTS/)
+    assert.equal(await page.locator('#create-id').getAttribute('aria-invalid'), 'true')
+    assert.equal(await page.locator('#create-network').inputValue(), 'none') // the last container's options were not kept
+
     fs.mkdirSync(OUTPUT, { recursive: true })
+    assert.deepEqual(await axeViolations(page), [], 'axe at 1440 px')
     await page.screenshot({ path: path.join(OUTPUT, 'webui.png'), fullPage: true })
+    await page.screenshot({ path: path.join(OUTPUT, 'webui-1440.png'), fullPage: false })
+    // 800 px: nothing wider than the window, still accessible.
+    await page.setViewportSize({ width: 800, height: 1000 })
+    await page.waitForTimeout(200)
+    const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }))
+    assert.ok(widths.scroll <= widths.client, `horizontal overflow at 800 px: ${JSON.stringify(widths)}`)
+    assert.ok(await page.locator(`#images tr[data-key="${sb.images.busybox}"] button[data-action=delete]`).isVisible())
+    assert.ok(await page.locator('#live').isVisible())
+    assert.deepEqual(await axeViolations(page), [], 'axe at 800 px')
+    await page.screenshot({ path: path.join(OUTPUT, 'webui-800.png'), fullPage: true })
+    await page.setViewportSize({ width: 1440, height: 1000 })
 
     // Delete it (the confirm dialog is accepted): the row goes, and so does the container.
     await page.locator(`#containers tr[data-id="${id}"] button[data-action=delete]`).click()
     await row.waitFor({ state: 'detached' })
-    assert.deepEqual((await api('GET', `/namespaces/${ns}/containers`)).body.map((c) => c.id), [web])
+    assert.deepEqual((await api('GET', `/namespaces/${ns}/containers`)).body.map((c) => c.id).sort(), [other, web].sort())
+
+    // A pull that stays in progress; the page reloads: the pull is shown again, and Cancel ends it
+    // cancelled, leaving no image and no lease.
+    const stall = await stallingRegistry(sb.registry)
+    try {
+      // An image this daemon has no blob of yet (present blobs are not downloaded again).
+      const ref = sb.images.multilayer.replace(sb.registry, stall.host)
+      await page.fill('#pull-ref', ref)
+      await page.click('#pull-form button[type=submit]')
+      await page.locator(`.pull[data-ref="${ref}"][data-state="running"]`).waitFor()
+      await page.reload()
+      const card = page.locator(`.pull[data-ref="${ref}"]`)
+      await page.locator(`.pull[data-ref="${ref}"][data-state="running"]`).waitFor()
+      await card.getByRole('button', { name: `Cancel the pull of ${ref}` }).click()
+      await page.locator(`.pull[data-ref="${ref}"][data-state="cancelled"]`).waitFor()
+      assert.ok(!(await api('GET', `/namespaces/${ns}/images`)).body.some((i) => i.name === ref))
+      assert.deepEqual(ctr(ns, 'leases', 'ls', '-q'), [])
+      assert.ok(!ctr(ns, 'images', 'ls', '-q').includes(ref))
+      await page.screenshot({ path: path.join(OUTPUT, 'webui-cancelled.png') })
+      await card.getByRole('button', { name: `Dismiss the pull of ${ref}` }).click()
+      await card.waitFor({ state: 'detached' })
+    } finally {
+      await stall.close()
+    }
+
+    // A namespace made from the menu, given an image: deleting it is refused with the reason;
+    // emptied, it is deleted from the menu and is gone from it (after a reload too).
+    const spare = uniqueName('web-spare')
+    await page.fill('#namespace-name', spare)
+    await page.click('#namespace-form button')
+    await page.waitForFunction((name) => document.querySelector('#namespace').value === name, spare)
+    assert.equal((await api('POST', `/namespaces/${spare}/images`, { ref: sb.images.busybox })).status, 201)
+    await page.click('#namespace-delete')
+    await page.locator('#namespace-error:not([hidden])').waitFor()
+    assert.match(await page.locator('#namespace-error').textContent(), new RegExp(`namespace ${spare} was not deleted: 409 FAILED_PRECONDITION: .*must be empty`))
+    await page.reload()
+    await page.locator(`#images tr[data-key="${sb.images.busybox}"]`).waitFor()
+    await page.locator(`#images tr[data-key="${sb.images.busybox}"] button[data-action=delete]`).click()
+    await page.locator(`#images tr[data-key="${sb.images.busybox}"]`).waitFor({ state: 'detached' })
+    for (let i = 0; ; i++) { // what the image held goes with containerd's garbage collection, a moment later
+      const deleted = page.waitForResponse((r) => r.request().method() === 'DELETE' && r.url().endsWith(`/api/namespaces/${spare}`))
+      await page.click('#namespace-delete')
+      if ((await deleted).status() === 204) break
+      await page.locator('#namespace-error:not([hidden])').waitFor()
+      assert.ok(i < 40, await page.locator('#namespace-error').textContent())
+      await page.waitForTimeout(250)
+    }
+    await page.waitForFunction(() => document.querySelector('#namespace').value === 'default')
+    assert.equal(await page.locator(`#namespace option[value="${spare}"]`).count(), 0)
+    await page.goto(`${server.url}?ns=${spare}`)
+    await page.waitForSelector('#live.on')
+    assert.equal(await page.locator('#namespace').inputValue(), 'default')
+    assert.equal(await page.locator(`#namespace option[value="${spare}"]`).count(), 0)
     assert.deepEqual(pageErrors, [])
   } finally {
     await browser.close()

@@ -43,6 +43,7 @@ async function createServer({ address, registry, images, logDir, allowMounts, al
   api.get('/namespaces/:ns/images', route(({ params: p }) => service.listImages(p.ns)))
   api.post('/namespaces/:ns/images', route(({ params: p, body }) => service.pull(p.ns, body), 201))
   api.delete('/namespaces/:ns/images/:name', route(({ params: p }) => service.deleteImage(p.ns, p.name)))
+  api.get('/namespaces/:ns/pulls', route(({ params: p }) => service.listPulls(p.ns)))
   api.post('/namespaces/:ns/pulls', route(({ params: p, body }) => service.startPull(p.ns, body), 202))
   api.get('/pulls/:id/events', stream(({ params: p }, open) => service.pullEvents(p.id, open)))
   api.delete('/pulls/:id', route(({ params: p }) => service.cancelPull(p.id)))
@@ -53,6 +54,7 @@ async function createServer({ address, registry, images, logDir, allowMounts, al
   api.get('/namespaces/:ns/containers/:id/logs', stream((req, open) => service.logs(req.params.ns, req.params.id, req.get('last-event-id'), open)))
 
   api.post('/namespaces/:ns/containers/:id/task/start', route(({ params: p }) => service.startTask(p.ns, p.id), 201))
+  api.post('/namespaces/:ns/containers/:id/task/stop', route(({ params: p, body }) => service.stopTask(p.ns, p.id, body)))
   api.post('/namespaces/:ns/containers/:id/task/kill', route(({ params: p, body }) => service.killTask(p.ns, p.id, body)))
   api.post('/namespaces/:ns/containers/:id/task/pause', route(({ params: p }) => service.pauseTask(p.ns, p.id)))
   api.post('/namespaces/:ns/containers/:id/task/resume', route(({ params: p }) => service.resumeTask(p.ns, p.id)))

@@ -61,6 +61,7 @@ async function createServer({ address, registry, images, logDir, allowMounts, al
     .get('/namespaces/:ns/images', route(({ params: p }) => service.listImages(p.ns)))
     .post('/namespaces/:ns/images', route(({ params: p, request }) => service.pull(p.ns, request.body), 201))
     .delete('/namespaces/:ns/images/:name', route(({ params: p }) => service.deleteImage(p.ns, p.name)))
+    .get('/namespaces/:ns/pulls', route(({ params: p }) => service.listPulls(p.ns)))
     .post('/namespaces/:ns/pulls', route(({ params: p, request }) => service.startPull(p.ns, request.body), 202))
     .get('/pulls/:id/events', stream(({ params: p }, open) => service.pullEvents(p.id, open)))
     .delete('/pulls/:id', route(({ params: p }) => service.cancelPull(p.id)))
@@ -71,6 +72,7 @@ async function createServer({ address, registry, images, logDir, allowMounts, al
     .get('/namespaces/:ns/containers/:id/logs', stream((ctx, open) => service.logs(ctx.params.ns, ctx.params.id, ctx.get('last-event-id'), open)))
 
     .post('/namespaces/:ns/containers/:id/task/start', route(({ params: p }) => service.startTask(p.ns, p.id), 201))
+    .post('/namespaces/:ns/containers/:id/task/stop', route(({ params: p, request }) => service.stopTask(p.ns, p.id, request.body)))
     .post('/namespaces/:ns/containers/:id/task/kill', route(({ params: p, request }) => service.killTask(p.ns, p.id, request.body)))
     .post('/namespaces/:ns/containers/:id/task/pause', route(({ params: p }) => service.pauseTask(p.ns, p.id)))
     .post('/namespaces/:ns/containers/:id/task/resume', route(({ params: p }) => service.resumeTask(p.ns, p.id)))

@@ -8,7 +8,10 @@
 
 const crypto = require('node:crypto')
 const fs = require('node:fs')
-const { Client, NotFoundError, FailedPreconditionError, DeadlineExceededError, CancelledError, InvalidArgumentError, ResourceExhaustedError } = require('../..')
+const {
+  Client, NotFoundError, FailedPreconditionError, DeadlineExceededError, CancelledError, InvalidArgumentError, ResourceExhaustedError,
+  UnauthenticatedError,
+} = require('../..')
 const { errorResponse } = require('./http.js')
 const { privateLogDir, logPath, ensureFile, follow } = require('./logs.js')
 const { createPolicy, checkContainer } = require('./policy.js')
@@ -21,6 +24,15 @@ const PULL_RETENTION_MS = 5 * 60 * 1000
 const MAX_STREAMS = 64 // open event streams (each holds a connection and a file watch or subscription)
 const MAX_PULLS = 4 // pulls in progress
 const MAX_KEPT_PULLS = 256 // pulls remembered for late subscribers
+const STOP_TIMEOUT_MS = 10000 // stop: SIGTERM, then SIGKILL after this long
+const LOG_TAIL = 200 // records a log stream starts with
+// The container label where the server notes when it started each task (ms since the epoch, the
+// last MAX_STARTS, space-separated), so a log read later (after a server restart too) can show
+// where each task began.
+const STARTS_LABEL = 'containerd-napi-web/task-starts'
+const MAX_STARTS = 32
+// The label the library puts on a container made with `log` (its log directory).
+const LOG_LABEL = 'containerd-napi/log.dir'
 
 // The fields of POST …/containers → the client option each becomes (undefined: not set). A new
 // field goes here; whatever it takes from the host is checked in policy.js.
@@ -48,6 +60,15 @@ function only(body, fields) {
   return b
 }
 
+/** A unix socket address: the daemon runs on this host, so the library's logs work. */
+const isLocal = (address) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(address) || address.startsWith('unix://')
+
+/** Whether a container was made with `log` (its tasks default to stdio 'log'). */
+const hasLog = (container) => container.labels[LOG_LABEL] !== undefined
+
+/** The task start times noted on a container (ms, oldest first). */
+const startsOf = (container) => (container.labels[STARTS_LABEL] ?? '').split(' ').map(Number).filter((t) => Number.isSafeInteger(t) && t > 0)
+
 const withoutUndefined = (o) => Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined))
 
 async function imageJson(image) {
@@ -59,6 +80,12 @@ async function imageJson(image) {
     labels: image.labels,
     createdAt: image.createdAt,
   }
+}
+
+/** 'linux/amd64' (with a variant: 'linux/arm/v7'): the platform a pull chose from an index; null if unknown. */
+async function platformOf(image) {
+  const config = await image.config().catch(() => null)
+  return config ? [config.os, config.architecture, config.variant].filter(Boolean).join('/') : null
 }
 
 /** { name, ip, gateway, ports } of the container's network, or null (none, host, or gone meanwhile). */
@@ -83,6 +110,18 @@ function collect(stream, limit = EXEC_OUTPUT_LIMIT) {
   })
 }
 
+/**
+ * A registry's refusal in words for the browser's user: the library speaks of the docker config
+ * (the server's, which they cannot change); here credentials come from the pull form.
+ */
+function registryError(err, ref, auth) {
+  if (!(err instanceof UnauthenticatedError)) return err
+  const host = ref.includes('/') && /[.:]|^localhost$/.test(ref.split('/')[0]) ? ref.split('/')[0] : 'docker.io'
+  return new UnauthenticatedError(auth
+    ? `the registry ${host} rejected the credentials given for ${ref}: check the username and password`
+    : `the registry ${host} needs credentials for ${ref}: enter a username and password under Credentials`)
+}
+
 class Service {
   #address
   #timeoutMs
@@ -91,6 +130,8 @@ class Service {
   #pulls = new Map()
   #pulling = 0
   #streams = 0
+  /** container key (namespace/id) → Set of listeners told about each task this server starts. */
+  #starts = new Map()
 
   /**
    * `registry` and `images` are only passed on to the UI (suggestions for the pull form).
@@ -198,7 +239,8 @@ class Service {
   async pull(namespace, body) {
     const [ref, options] = this.#pullArguments(body)
     const client = await this.client(namespace)
-    return imageJson(await this.#bounded(() => client.pull(ref, options)))
+    const image = await this.#bounded(() => client.pull(ref, options)).catch((err) => { throw registryError(err, ref, options.auth) })
+    return imageJson(image)
   }
 
   /** Starts a pull in the background; its progress is streamed by pullEvents(id). */
@@ -211,15 +253,19 @@ class Service {
       const oldest = [...this.#pulls.values()].find((p) => p.final)
       if (oldest) this.#pulls.delete(oldest.id)
     }
-    const pull = { id: crypto.randomUUID(), namespace, ref, progress: null, final: null, controller: new AbortController(), listeners: new Set() }
+    const pull = {
+      id: crypto.randomUUID(), namespace, ref, startedAt: new Date(), progress: null, final: null,
+      controller: new AbortController(), listeners: new Set(),
+    }
     const emit = (event, data) => { for (const listener of pull.listeners) listener(event, data) }
     this.#pulls.set(pull.id, pull)
     this.#bounded(() => client.pull(ref, {
       ...options,
       signal: pull.controller.signal,
       onProgress: (progress) => { pull.progress = progress; emit('progress', progress) },
-    })).then(async (image) => ['done', await imageJson(image)], (err) => {
-      const { status, body } = errorResponse(err)
+    })).then(async (image) => ['done', { ...await imageJson(image), platform: await platformOf(image) }], (err) => {
+      if (err instanceof CancelledError && pull.controller.signal.aborted) return ['cancelled', { ref }]
+      const { status, body } = errorResponse(registryError(err, ref, options.auth))
       return ['error', { status, ...body }]
     }).then((final) => {
       pull.final = final
@@ -235,7 +281,15 @@ class Service {
     return pull
   }
 
-  /** Streams `progress` events (PullProgress), then `done` (the image) or `error` ({ status, error }). */
+  /** The pulls of `namespace` this server knows (running ones, and finished ones for 5 minutes), newest first. */
+  async listPulls(namespace) {
+    v.identifier(namespace, 'namespace')
+    return [...this.#pulls.values()].filter((p) => p.namespace === namespace).reverse().map((p) => ({
+      id: p.id, ref: p.ref, startedAt: p.startedAt, state: p.final ? p.final[0] : 'running',
+    }))
+  }
+
+  /** Streams `progress` events (PullProgress), then `done` (the image), `cancelled` or `error` ({ status, error }). */
   async pullEvents(id, open) {
     const pull = this.#pull(id)
     const sse = this.#openStream(open)
@@ -250,8 +304,11 @@ class Service {
     sse.signal.addEventListener('abort', () => pull.listeners.delete(listener))
   }
 
+  /** Cancels a running pull (it ends `cancelled`, leaving nothing); a finished one is forgotten. */
   async cancelPull(id) {
-    this.#pull(id).controller.abort()
+    const pull = this.#pull(id)
+    if (pull.final) this.#pulls.delete(id)
+    else pull.controller.abort()
   }
 
   async deleteImage(namespace, name) {
@@ -288,7 +345,11 @@ class Service {
     if (network === 'host') fields.hostNetwork = true
     else if (network !== undefined) fields.network = network
     const options = checkContainer(fields, this.policy)
-    const container = await (await this.client(namespace)).createContainer(id, options)
+    const client = await this.client(namespace)
+    // Its tasks' output goes to the library's logger (stdio 'log'), readable after this server
+    // restarts. The logger runs on the daemon's host: over tcp:// the tasks write to a log file.
+    if (isLocal(client.address)) options.log = true
+    const container = await client.createContainer(id, options)
     return { id: container.id, image: container.image, labels: container.labels, createdAt: container.createdAt, network: await networkOf(container) }
   }
 
@@ -324,14 +385,36 @@ class Service {
       if (status !== 'stopped') throw new FailedPreconditionError(`container ${id} already has a ${status} task`)
       await old.delete()
     }
-    const task = await container.newTask({ logFile: logPath(this.logDir, namespace, container.id) })
+    const logged = hasLog(container)
+    const task = await container.newTask(logged ? {} : { logFile: logPath(this.logDir, namespace, container.id) })
     try {
+      // Noted before it starts, so every line of this task comes after the note.
+      const at = Date.now()
+      await container.setLabels({ [STARTS_LABEL]: [...startsOf(container), at].slice(-MAX_STARTS).join(' ') })
+      for (const listener of this.#starts.get(`${namespace}/${container.id}`) ?? []) listener(at)
       await task.start()
     } catch (err) {
       await task.delete().catch(() => {})
       throw err
     }
     return { status: 'running', pid: task.pid }
+  }
+
+  /** SIGTERM, then SIGKILL if the task is still running after `timeoutMs` (default 10 s); resolves with its exit. */
+  async stopTask(namespace, id, body) {
+    const b = only(body, ['timeoutMs'])
+    const timeoutMs = b.timeoutMs === undefined ? STOP_TIMEOUT_MS : b.timeoutMs
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 300000) {
+      throw new InvalidArgumentError(`timeoutMs must be an integer from 0 to 300000, got ${JSON.stringify(b.timeoutMs)}`)
+    }
+    const task = await this.#task(namespace, id)
+    const exited = task.wait()
+    exited.catch(() => {})
+    await task.kill('SIGTERM')
+    const killed = await Promise.race([exited.then(() => false), new Promise((resolve) => setTimeout(resolve, timeoutMs, true))])
+    if (killed) await task.kill('SIGKILL')
+    const { exitCode } = await exited
+    return { exitCode, killed }
   }
 
   async killTask(namespace, id, body) {
@@ -388,16 +471,64 @@ class Service {
   // ---------- streams ----------
 
   /**
-   * Streams the container's log file as `log` events (text; the event id is the file offset, so
-   * a reconnecting EventSource continues where it was) until the client goes away.
+   * Streams the container's log. A container made with `log` (every one this server creates on a
+   * local daemon): its last 200 records, then new ones across task restarts, from the library's
+   * `logs({ follow, tail })` (so a restarted server reads them again), as `log` events
+   * { time, stream, line }, with a `task` event { time } before the first record of each task this
+   * server started; the stream ends when the container is deleted. Event ids are
+   * `<ms>.<n>` (the n-th record of that millisecond), so a reconnecting EventSource continues
+   * where it was. Other containers: their log file, as `log` events of text (event id: the file
+   * offset).
    */
   async logs(namespace, id, lastEventId, open) {
     const container = await this.#container(namespace, id)
-    const from = /^\d{1,15}$/.test(lastEventId ?? '') ? Number(lastEventId) : undefined
-    const file = logPath(this.logDir, namespace, container.id)
-    ensureFile(file)
+    if (!hasLog(container)) {
+      const from = /^\d{1,15}$/.test(lastEventId ?? '') ? Number(lastEventId) : undefined
+      const file = logPath(this.logDir, namespace, container.id)
+      ensureFile(file)
+      const sse = this.#openStream(open)
+      follow(file, { signal: sse.signal, from, send: (text, offset) => sse.send('log', text, offset) })
+      return
+    }
+    const resume = /^(\d{1,15})\.(\d{1,6})$/.exec(lastEventId ?? '')
     const sse = this.#openStream(open)
-    follow(file, { signal: sse.signal, from, send: (text, offset) => sse.send('log', text, offset) })
+    if (sse.signal.aborted) return
+    const starts = startsOf(container)
+    const key = `${namespace}/${container.id}`
+    const listener = (at) => starts.push(at)
+    if (!this.#starts.has(key)) this.#starts.set(key, new Set())
+    this.#starts.get(key).add(listener)
+    const records = container.logs(resume
+      ? { follow: true, since: Number(resume[1]), signal: sse.signal }
+      : { follow: true, tail: LOG_TAIL, signal: sse.signal })
+    ;(async () => {
+      let skip = resume ? Number(resume[2]) : 0 // records of that millisecond already sent
+      let last = { ms: -1, n: 0 }
+      let lastStart = resume ? Number(resume[1]) : -1
+      try {
+        for await (const r of records) {
+          const ms = r.time.getTime()
+          if (skip > 0 && resume && ms === Number(resume[1])) { skip--; last = { ms, n: last.ms === ms ? last.n + 1 : 1 }; continue }
+          skip = 0
+          const start = starts.filter((t) => t <= ms && t > lastStart).at(-1)
+          if (start !== undefined) {
+            lastStart = start
+            await sse.send('task', { time: new Date(start) })
+          }
+          last = { ms, n: last.ms === ms ? last.n + 1 : 1 }
+          const record = { time: r.time, stream: r.stream, line: r.line }
+          if (r.dropped !== undefined) record.dropped = r.dropped
+          await sse.send('log', record, `${ms}.${last.n}`)
+        }
+      } catch (err) {
+        if (!sse.signal.aborted && !(err instanceof CancelledError)) await sse.send('error', errorResponse(err).body.error)
+      } finally {
+        const listeners = this.#starts.get(key)
+        listeners?.delete(listener)
+        if (listeners?.size === 0) this.#starts.delete(key)
+        sse.end()
+      }
+    })()
   }
 
   /** Streams the namespace's containerd events (one subscription per connection). */

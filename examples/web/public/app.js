@@ -16,13 +16,54 @@ function h(tag, attrs = {}, ...children) {
   return el
 }
 
+/**
+ * Updates `parent`'s children in place to look like `wanted` (attributes, text, children), so that
+ * focus and scroll stay on what did not change: a list redraw does not take the focus from a row's
+ * button. Children with a data-key are matched by key, the others by position among the unkeyed.
+ */
+function morphChildren(parent, wanted) {
+  const old = [...parent.childNodes]
+  const byKey = new Map(old.filter((n) => n.dataset?.key !== undefined).map((n) => [n.dataset.key, n]))
+  const unkeyed = old.filter((n) => n.dataset?.key === undefined)
+  let u = 0
+  const next = wanted.map((w) => {
+    const key = w.dataset?.key
+    const match = key !== undefined ? byKey.get(key) : unkeyed[u++]
+    if (match === undefined || match.nodeType !== w.nodeType || match.nodeName !== w.nodeName) return w
+    if (key !== undefined) byKey.delete(key)
+    else unkeyed[u - 1] = undefined
+    if (match.isEqualNode(w)) return match
+    if (match.nodeType !== Node.ELEMENT_NODE) { match.textContent = w.textContent; return match }
+    for (const { name } of [...match.attributes]) if (!w.hasAttribute(name)) match.removeAttribute(name)
+    for (const { name, value } of w.attributes) if (match.getAttribute(name) !== value) match.setAttribute(name, value)
+    morphChildren(match, [...w.childNodes])
+    return match
+  })
+  const keep = new Set(next)
+  for (const n of old) if (!keep.has(n)) n.remove()
+  // Move only what is out of place (moving a node takes the focus from it).
+  next.forEach((n, i) => { if (parent.childNodes[i] !== n) parent.insertBefore(n, parent.childNodes[i] ?? null) })
+}
+
+const params = new URLSearchParams(location.search)
 const state = {
-  namespace: new URLSearchParams(location.search).get('ns') || localStorage.getItem('namespace') || 'default',
+  // The namespace and the container whose log is shown live in the URL (a reload keeps them).
+  namespace: params.get('ns') || 'default',
   images: [],
   containers: [],
-  logFor: null, // container id whose log is shown
+  logFor: params.get('log') || null, // container id whose log is shown
   logSource: null,
   eventSource: null,
+  pulls: new Map(), // pull id → its card
+}
+
+/** Writes the namespace and the shown log into the address (no history entry). */
+function saveLocation() {
+  const url = new URL(location.href)
+  url.searchParams.set('ns', state.namespace)
+  if (state.logFor) url.searchParams.set('log', state.logFor)
+  else url.searchParams.delete('log')
+  history.replaceState(null, '', url)
 }
 
 // ---------- helpers ----------
@@ -56,17 +97,30 @@ function toast(message, kind = 'info') {
 }
 
 function fail(err) {
-  const where = err instanceof ApiError ? `${err.status} ${err.code}: ` : ''
-  toast(`${where}${err.message}`, 'error')
+  toast(describeError(err), 'error')
 }
 
-/** Runs `fn` with `button` disabled; errors become toasts. */
-async function busy(button, fn) {
+const describeError = (err) => `${err instanceof ApiError ? `${err.status} ${err.code}: ` : ''}${err.message}`
+
+/** Shows `err` in the inline error element `el` (next to what failed); null clears it. */
+function showError(el, err, prefix = '') {
+  el.hidden = !err
+  el.textContent = err ? `${prefix}${describeError(err)}` : ''
+}
+
+/**
+ * Runs `fn` with `button` disabled. An error goes to `errorEl` (the one place for that action's
+ * errors, next to it), else a toast; a success clears `errorEl`.
+ */
+async function busy(button, fn, errorEl = null, prefix = '') {
   if (button) button.disabled = true
   try {
-    return await fn()
+    const result = await fn()
+    if (errorEl) showError(errorEl, null)
+    return result
   } catch (err) {
-    fail(err)
+    if (errorEl) showError(errorEl, err, prefix)
+    else fail(err)
   } finally {
     if (button) button.disabled = false
   }
@@ -145,26 +199,37 @@ const parsePorts = (text) => text.split(',').map((p) => p.trim()).filter(Boolean
 // ---------- namespaces ----------
 
 async function loadNamespaces() {
-  const list = await api('GET', '/namespaces')
-  const names = list.map((n) => n.name)
-  if (!names.includes(state.namespace)) names.push(state.namespace)
-  const select = $('#namespace')
-  select.replaceChildren(...names.sort().map((n) => h('option', { value: n, selected: n === state.namespace }, n)))
+  // 'default' is always offered (containerd makes it on first use); a namespace from the address
+  // that is gone (deleted meanwhile) is not offered again.
+  const names = [...new Set(['default', ...(await api('GET', '/namespaces')).map((n) => n.name)])].sort()
+  if (!names.includes(state.namespace)) state.namespace = 'default'
+  morphChildren($('#namespace'), names.map((n) => h('option', { value: n, dataset: { key: n } }, n)))
+  $('#namespace').value = state.namespace
 }
 
-function setNamespace(name) {
+let shownNamespace = null // the namespace whose images, containers and events are on the page
+
+function setNamespace(name, { keepLog = false } = {}) {
+  const changed = name !== shownNamespace
+  shownNamespace = name
   state.namespace = name
-  localStorage.setItem('namespace', name)
-  const url = new URL(location.href)
-  url.searchParams.set('ns', name)
-  history.replaceState(null, '', url)
   $('#namespace').value = name
-  showLog(null)
+  $('#namespace-delete').setAttribute('aria-label', `Delete namespace ${name}`)
+  showError($('#namespace-error'), null)
+  if (!keepLog) state.logFor = null
+  showLog(state.logFor)
+  if (changed && keepLog === false) {
+    // The create form's image was one of the other namespace's.
+    $('#create-image').value = ''
+    showError($('#create-error'), null)
+  }
   $('#events').replaceChildren()
+  restoreEvents()
   updateEventsEmpty()
   connectEvents()
   refreshImages()
   refreshContainers()
+  loadPulls()
 }
 
 $('#namespace').addEventListener('change', (e) => setNamespace(e.target.value))
@@ -177,9 +242,24 @@ $('#namespace-form').addEventListener('submit', (e) => {
     await api('POST', '/namespaces', { name })
     toast(`namespace ${name} created`, 'ok')
     input.value = ''
+    state.namespace = name
     await loadNamespaces()
     setNamespace(name)
-  })
+  }, $('#namespace-error'))
+})
+
+// Deleting a namespace that still holds something is refused by containerd (409): its reason is
+// shown next to the menu.
+$('#namespace-delete').addEventListener('click', (e) => {
+  const name = state.namespace
+  if (!confirm(`Delete namespace ${name}? (Only an empty namespace can be deleted.)`)) return
+  busy(e.currentTarget, async () => {
+    await api('DELETE', `/namespaces/${encodeURIComponent(name)}`)
+    toast(`namespace ${name} deleted`, 'ok')
+    state.namespace = 'default'
+    await loadNamespaces()
+    setNamespace(state.namespace)
+  }, $('#namespace-error'), `namespace ${name} was not deleted: `)
 })
 
 // ---------- images ----------
@@ -196,32 +276,54 @@ async function refreshImages() {
   }
 }
 
+/** 'registry.example:5000/team/app:1.0' → ['registry.example:5000/', 'team/app:1.0'] (the registry shown muted). */
+function splitRef(name) {
+  const slash = name.indexOf('/')
+  const first = slash < 0 ? '' : name.slice(0, slash)
+  if (/[.:]/.test(first) || first === 'localhost') return [`${first}/`, name.slice(slash + 1)]
+  return ['', name]
+}
+
+function imageName(name) {
+  const [registry, rest] = splitRef(name)
+  return h('span', { class: 'image-name', title: name }, registry ? h('span', { class: 'registry' }, registry) : null, h('span', { class: 'repo' }, rest))
+}
+
 function renderImages() {
-  const rows = state.images.map((img) => h('tr', {},
-    h('td', { class: 'mono strong' }, img.name),
-    h('td', { class: 'mono muted', title: img.digest }, shortDigest(img.digest)),
+  const rows = state.images.map((img) => h('tr', { dataset: { key: img.name } },
+    h('td', { class: 'mono strong' }, imageName(img.name)),
+    h('td', { class: 'mono muted digest', title: img.digest }, shortDigest(img.digest)),
     h('td', { class: 'num' }, bytes(img.size)),
     h('td', { class: 'muted', title: new Date(img.createdAt).toLocaleString() }, ago(img.createdAt)),
     h('td', { class: 'row-actions' },
-      h('button', { class: 'btn small', type: 'button', title: 'Use in the container form', onclick: () => useImage(img.name) }, 'Use'),
-      h('button', { class: 'btn small danger', type: 'button', onclick: (e) => deleteImage(e.currentTarget, img.name) }, 'Delete')),
+      h('button', { class: 'btn small', type: 'button', dataset: { action: 'use', key: 'use' }, 'aria-label': `Use ${img.name} in the container form` }, 'Use'),
+      h('button', { class: 'btn small danger', type: 'button', dataset: { action: 'delete', key: 'delete' }, 'aria-label': `Delete image ${img.name}` }, 'Delete')),
   ))
-  $('#images tbody').replaceChildren(...rows)
+  morphChildren($('#images tbody'), rows)
   $('#images').hidden = rows.length === 0
   $('#images-empty').hidden = rows.length > 0
   $('#image-count').textContent = rows.length ? String(rows.length) : ''
-  $('#pulled-images').replaceChildren(...state.images.map((img) => h('option', { value: img.name })))
-  const imageInput = $('#create-image')
-  if (!imageInput.value && state.images.length) imageInput.value = state.images[0].name
+  morphChildren($('#pulled-images'), state.images.map((img) => h('option', { value: img.name })))
 }
 
-function useImage(name) {
-  $('#create-image').value = name
-  $('#create-id').focus()
-}
+$('#images tbody').addEventListener('click', (e) => {
+  const button = e.target.closest('button[data-action]')
+  const name = e.target.closest('tr[data-key]')?.dataset.key
+  if (!button || !name) return
+  if (button.dataset.action === 'use') {
+    $('#create-image').value = name
+    $('#create-id').focus()
+  } else {
+    deleteImage(button, name)
+  }
+})
 
 function deleteImage(button, name) {
-  if (!confirm(`Delete image ${name}?`)) return
+  const users = state.containers.filter((c) => c.image === name).map((c) => c.id)
+  const warning = users.length
+    ? `\n\nIt is the image of ${users.length === 1 ? 'container' : 'containers'} ${users.join(', ')}: ${users.length === 1 ? 'it keeps' : 'they keep'} running, but cannot be recreated from it.`
+    : ''
+  if (!confirm(`Delete image ${name}?${warning}`)) return
   busy(button, async () => {
     await api('DELETE', nsPath(`/images/${encodeURIComponent(name)}`))
     toast(`deleted ${name}`, 'ok')
@@ -240,12 +342,12 @@ $('#pull-form').addEventListener('submit', (e) => {
   busy(e.submitter, async () => {
     const { id } = await api('POST', nsPath('/pulls'), body)
     followPull(id, ref)
-  })
+  }, $('#pull-error'))
 })
 
-function bar(kind) {
+function bar(kind, label) {
   const fill = h('div', { class: 'fill' })
-  const el = h('div', { class: `bar ${kind}`, role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': '0' }, fill)
+  const el = h('div', { class: `bar ${kind}`, role: 'progressbar', 'aria-label': label, 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': '0' }, fill)
   el.set = (percent, status) => {
     const p = Math.max(0, Math.min(100, Math.floor(percent)))
     fill.style.width = `${p}%`
@@ -255,25 +357,57 @@ function bar(kind) {
   return el
 }
 
-/** A card with an overall bar and a bar per layer, fed by the pull's event stream. */
+/** The pulls of this namespace on the server (running, or finished in the last minutes): shown again after a reload. */
+async function loadPulls() {
+  const ns = state.namespace
+  for (const card of state.pulls.values()) card.detach()
+  state.pulls.clear()
+  $('#pulls').replaceChildren()
+  try {
+    const pulls = await api('GET', nsPath('/pulls'))
+    if (ns !== state.namespace) return
+    for (const p of pulls.reverse()) followPull(p.id, p.ref)
+  } catch (err) {
+    showError($('#pull-error'), err)
+  }
+}
+
+/**
+ * A card with an overall bar and a bar per layer, fed by the pull's event stream: Cancel while it
+ * runs (it ends cancelled, leaving nothing), Dismiss once it ended (the server forgets it).
+ */
 function followPull(id, ref) {
-  const total = bar('total')
+  if (state.pulls.has(id)) return
+  const total = bar('total', `Pull of ${ref}`)
   const label = h('span', { class: 'pull-status' }, 'resolving…')
   const percent = h('span', { class: 'pull-percent' }, '0%')
   const layers = h('div', { class: 'layers' })
-  const close = h('button', { class: 'icon-btn', type: 'button', title: 'Dismiss', 'aria-label': 'Dismiss' }, '×')
-  const card = h('div', { class: 'pull', dataset: { ref, id } },
-    h('div', { class: 'pull-head' }, h('span', { class: 'mono strong' }, ref), label, percent, close),
+  const action = h('button', { class: 'btn small', type: 'button', 'aria-label': `Cancel the pull of ${ref}` }, 'Cancel')
+  const card = h('div', { class: 'pull', dataset: { ref, id, state: 'running' } },
+    h('div', { class: 'pull-head' }, h('span', { class: 'mono strong ref' }, imageName(ref)), label, percent, action),
     total, layers)
   $('#pulls').prepend(card)
   const layerBars = new Map()
   const source = new EventSource(`/api/pulls/${encodeURIComponent(id)}/events`)
-  close.addEventListener('click', () => {
-    if (card.dataset.state === 'running') api('DELETE', `/pulls/${encodeURIComponent(id)}`).catch(() => {})
+  card.detach = () => { source.close(); card.remove() }
+  state.pulls.set(id, card)
+  const finish = (cardState, text) => {
     source.close()
-    card.remove()
-  })
-  card.dataset.state = 'running'
+    card.dataset.state = cardState
+    label.textContent = text
+    action.textContent = 'Dismiss'
+    action.setAttribute('aria-label', `Dismiss the pull of ${ref}`)
+  }
+  action.addEventListener('click', () => busy(action, async () => {
+    if (card.dataset.state === 'running') {
+      action.textContent = 'Cancelling…'
+      await api('DELETE', `/pulls/${encodeURIComponent(id)}`)
+    } else {
+      await api('DELETE', `/pulls/${encodeURIComponent(id)}`).catch(() => {}) // already forgotten: fine
+      card.detach()
+      state.pulls.delete(id)
+    }
+  }, null))
 
   source.addEventListener('progress', (e) => {
     const p = JSON.parse(e.data)
@@ -284,7 +418,7 @@ function followPull(id, ref) {
     for (const layer of p.layers) {
       let row = layerBars.get(layer.digest)
       if (!row) {
-        row = { bar: bar('layer-bar'), text: h('span', { class: 'layer-text' }) }
+        row = { bar: bar('layer-bar', `Layer ${shortDigest(layer.digest)}`), text: h('span', { class: 'layer-text' }) }
         layerBars.set(layer.digest, row)
         layers.append(h('div', { class: 'layer' }, h('span', { class: 'mono muted', title: layer.digest }, shortDigest(layer.digest)), row.bar, row.text))
       }
@@ -295,25 +429,25 @@ function followPull(id, ref) {
   })
   source.addEventListener('done', (e) => {
     const image = JSON.parse(e.data)
-    source.close()
-    card.dataset.state = 'done'
     total.set(100, 'done')
     percent.textContent = '100%'
-    label.textContent = `pulled · ${bytes(image.size)}`
-    toast(`pulled ${image.name}`, 'ok')
+    finish('done', `pulled · ${bytes(image.size)}${image.platform ? ` · ${image.platform}` : ''}`)
     if (!$('#create-image').value) $('#create-image').value = image.name
     refreshImages()
     setTimeout(() => { if (card.isConnected) card.classList.add('faded') }, 15000)
   })
-  source.addEventListener('error', (e) => {
-    if (!e.data) return // a connection hiccup: EventSource reconnects and gets the latest state
-    const { status, error } = JSON.parse(e.data)
-    source.close()
-    card.dataset.state = 'failed'
-    card.classList.add('failed')
-    label.textContent = `${status} ${error.code}: ${error.message}`
+  source.addEventListener('cancelled', () => {
     percent.textContent = ''
-    fail(new ApiError(status, error.code, error.message))
+    finish('cancelled', 'cancelled · nothing was kept')
+  })
+  source.addEventListener('error', (e) => {
+    if (!e.data) { // a connection hiccup: EventSource reconnects and gets the latest state
+      if (source.readyState === EventSource.CLOSED && card.dataset.state === 'running') finish('failed', 'the pull is no longer known to the server')
+      return
+    }
+    const { status, error } = JSON.parse(e.data)
+    percent.textContent = ''
+    finish('failed', `${status} ${error.code}: ${error.message}`) // its one error surface: the card
   })
 }
 
@@ -333,7 +467,7 @@ async function refreshContainers() {
     state.containers = containers
     renderContainers()
   } catch (err) {
-    fail(err)
+    showError($('#containers-error'), err)
   }
 }
 
@@ -363,23 +497,27 @@ function renderContainers() {
   const rows = state.containers.map((c) => {
     const s = stateOf(c)
     const live = s.name === 'running' || s.name === 'paused' || s.name === 'pausing'
-    const act = (action, text, kind = '') => h('button', { class: `btn small ${kind}`, type: 'button', dataset: { action, id: c.id } }, text)
-    return h('tr', { class: c.id === state.logFor ? 'selected' : '', dataset: { id: c.id, state: s.name } },
+    // Each button says which container it acts on (a screen reader hears "Stop web-1").
+    const act = (action, text, kind = '', label = `${text} ${c.id}`) => h('button', {
+      class: `btn small ${kind}`, type: 'button', dataset: { action, id: c.id, key: action }, 'aria-label': label,
+    }, text)
+    return h('tr', { class: c.id === state.logFor ? 'selected' : '', dataset: { id: c.id, key: c.id, state: s.name } },
       h('td', { class: 'mono strong' }, c.id),
-      h('td', { class: 'mono muted ellipsis', title: c.image }, c.image),
+      h('td', { class: 'mono muted', title: c.image }, splitRef(c.image)[1]), // the repository; the registry in the title
       h('td', { class: 'mono ellipsis', title: showCommand(c.command) }, showCommand(c.command)),
       networkCell(c.network),
-      h('td', { class: 'ellipsis' }, h('span', { class: `state ${s.name}` }, s.text), c.task && live ? h('span', { class: 'muted small' }, ` pid ${c.task.pid}`) : null),
+      h('td', {}, h('span', { class: `state ${s.name}` }, s.text), c.task && live ? h('span', { class: 'muted small' }, ` pid ${c.task.pid}`) : null),
       h('td', { class: 'row-actions' },
         !live ? act('start', 'Start', 'primary') : null,
+        s.name === 'running' ? act('stop', 'Stop', '', `Stop ${c.id} (SIGTERM, then SIGKILL after 10 s)`) : null,
         s.name === 'running' ? act('pause', 'Pause') : null,
         s.name === 'paused' ? act('resume', 'Resume') : null,
-        live ? act('kill', 'Kill', 'warn') : null,
-        act('logs', 'Logs'),
+        live ? act('kill', 'Kill', 'warn', `Kill ${c.id} (SIGKILL)`) : null,
+        act('logs', 'Logs', '', `Logs of ${c.id}`),
         !live ? act('delete', 'Delete', 'danger') : null),
     )
   })
-  $('#containers tbody').replaceChildren(...rows)
+  morphChildren($('#containers tbody'), rows)
   $('#containers').hidden = rows.length === 0
   $('#containers-empty').hidden = rows.length > 0
   $('#container-count').textContent = rows.length ? String(rows.length) : ''
@@ -397,9 +535,13 @@ $('#containers tbody').addEventListener('click', (e) => {
   const path = nsPath(`/containers/${encodeURIComponent(id)}`)
   const actions = {
     start: async () => { await api('POST', `${path}/task/start`); showLog(id) },
+    stop: () => api('POST', `${path}/task/stop`),
     pause: () => api('POST', `${path}/task/pause`),
     resume: () => api('POST', `${path}/task/resume`),
-    kill: () => api('POST', `${path}/task/kill`, { signal: 'SIGKILL' }),
+    kill: async () => {
+      if (!confirm(`Kill ${id} now (SIGKILL: no chance to clean up)? Stop asks it to exit first.`)) return
+      await api('POST', `${path}/task/kill`, { signal: 'SIGKILL' })
+    },
     logs: async () => showLog(id),
     delete: async () => {
       if (!confirm(`Delete container ${id}?`)) return
@@ -411,12 +553,33 @@ $('#containers tbody').addEventListener('click', (e) => {
   busy(button, async () => {
     await actions[action]()
     await refreshContainers()
-  })
+  }, $('#containers-error'), `${button.textContent} ${id}: `)
 })
 
-$('#create-form').addEventListener('submit', (e) => {
+/** The create form's field an error is about (highlighted), from the server's message. */
+function fieldOf(err) {
+  const m = err.message
+  if (/^id\b|container .* already exists|already exists/.test(m) && !/port/.test(m)) return '#create-id'
+  if (/^(image|ref)\b|image .*not found|not found/.test(m)) return '#create-image'
+  if (/^args\b|command|quote/.test(m)) return '#create-args'
+  if (/^ports|port/.test(m)) return '#create-ports'
+  if (/^env\b/.test(m)) return '#create-env'
+  if (/^mounts|mount/.test(m)) return '#create-mounts'
+  if (/^network|network/.test(m)) return '#create-network'
+  return null
+}
+
+function resetCreateForm() {
+  for (const el of document.querySelectorAll('#create-form [aria-invalid]')) el.removeAttribute('aria-invalid')
+  showError($('#create-error'), null)
+}
+
+$('#create-form').addEventListener('submit', async (e) => {
   e.preventDefault()
-  busy(e.submitter, async () => {
+  const button = e.submitter
+  resetCreateForm()
+  button.disabled = true
+  try {
     const body = { id: $('#create-id').value.trim(), image: $('#create-image').value.trim() }
     const args = splitCommand($('#create-args').value)
     if (args.length) body.args = args
@@ -430,9 +593,24 @@ $('#create-form').addEventListener('submit', (e) => {
     if (mounts.length) body.mounts = mounts
     await api('POST', nsPath('/containers'), body)
     toast(`created ${body.id}`, 'ok')
-    $('#create-id').value = ''
+    // The next container starts from a clean form (no network, ports or mounts carried over).
+    const image = $('#create-image').value
+    $('#create-form').reset()
+    $('#create-image').value = image
+    updatePortsField()
     await refreshContainers()
-  })
+  } catch (err) {
+    showError($('#create-error'), err, 'not created: ')
+    const field = fieldOf(err)
+    if (field) {
+      $(field).setAttribute('aria-invalid', 'true')
+      $(field).setAttribute('aria-describedby', 'create-error')
+      if (field === '#create-env' || field === '#create-mounts') $('#create-form .more').open = true
+      $(field).focus()
+    }
+  } finally {
+    button.disabled = false
+  }
 })
 
 /** Ports need a network of the container's own (not none, not the host's). */
@@ -454,12 +632,23 @@ async function loadNetworks() {
 
 // ---------- logs and exec ----------
 
-const LOG_LIMIT = 200_000
+const LOG_LINES = 5000 // lines kept in the pane
+const GAP_MS = 60_000 // a pause this long between two lines gets a separator
+
+const clock = (date) => new Date(date).toLocaleTimeString([], { hourCycle: 'h23' })
+
+function duration(ms) {
+  const s = Math.round(ms / 1000)
+  if (s < 120) return `${s} s`
+  if (s < 7200) return `${Math.round(s / 60)} min`
+  return `${Math.round(s / 3600)} h`
+}
 
 function showLog(id) {
   state.logSource?.close()
   state.logSource = null
   state.logFor = id
+  saveLocation()
   const log = $('#log')
   $('#exec-output').hidden = true
   $('#log-target').textContent = id ? `· ${id}` : ''
@@ -470,15 +659,36 @@ function showLog(id) {
   }
   log.replaceChildren()
   log.dataset.empty = 'true'
+  let lastTime = null
+  let separated = false
+  const append = (node) => {
+    log.dataset.empty = 'false'
+    log.append(node)
+    while (log.childElementCount > LOG_LINES) log.firstElementChild.remove()
+    if ($('#log-follow').checked) log.scrollTop = log.scrollHeight
+  }
+  const separator = (text) => { append(h('span', { class: 'log-separator', role: 'separator' }, text)); separated = true }
   const source = new EventSource(`/api${nsPath(`/containers/${encodeURIComponent(id)}/logs`)}`)
   state.logSource = source
+  // A container made with `log`: records { time, stream, line }, and `task` where each task began.
+  source.addEventListener('task', (e) => {
+    if (state.logSource !== source) return
+    separator(`── task started ${clock(JSON.parse(e.data).time)} ──`)
+  })
   source.addEventListener('log', (e) => {
     if (state.logSource !== source) return
-    const follow = $('#log-follow').checked
-    log.dataset.empty = 'false'
-    log.append(JSON.parse(e.data))
-    if (log.textContent.length > LOG_LIMIT) log.textContent = log.textContent.slice(-LOG_LIMIT / 2)
-    if (follow) log.scrollTop = log.scrollHeight
+    const data = JSON.parse(e.data)
+    if (typeof data === 'string') return append(h('span', { class: 'chunk' }, data)) // a plain log file's text
+    const time = Date.parse(data.time)
+    if (lastTime !== null && !separated && time - lastTime >= GAP_MS) separator(`── ${duration(time - lastTime)} later ──`)
+    lastTime = time
+    separated = false
+    append(h('span', { class: `line ${data.stream}`, title: `${new Date(time).toLocaleString()} · ${data.stream}` },
+      data.dropped ? `[${data.dropped} bytes dropped by the logger]` : data.line, '\n'))
+  })
+  source.addEventListener('error', (e) => {
+    if (state.logSource !== source || !e.data) return
+    separator(`── the log ended: ${JSON.parse(e.data).message} ──`)
   })
   renderContainers()
 }
@@ -489,20 +699,24 @@ $('#exec-form').addEventListener('submit', (e) => {
   e.preventDefault()
   const id = state.logFor
   if (!id) return
+  const out = $('#exec-output')
   busy(e.submitter, async () => {
     const command = $('#exec-args').value
     const args = splitCommand(command)
     if (args.length === 0) return
-    const out = $('#exec-output')
     out.hidden = false
     out.replaceChildren(h('span', { class: 'cmd' }, `$ ${command}\n`), 'running…')
-    const result = await api('POST', nsPath(`/containers/${encodeURIComponent(id)}/task/exec`), { args })
-    out.replaceChildren(
-      h('span', { class: 'cmd' }, `$ ${command}\n`),
-      result.stdout,
-      result.stderr ? h('span', { class: 'stderr' }, result.stderr) : '',
-      h('span', { class: result.exitCode === 0 ? 'exit ok' : 'exit bad' }, `exit ${result.exitCode}${result.truncated ? ' (output truncated)' : ''}`),
-    )
+    try {
+      const result = await api('POST', nsPath(`/containers/${encodeURIComponent(id)}/task/exec`), { args })
+      out.replaceChildren(
+        h('span', { class: 'cmd' }, `$ ${command}\n`),
+        result.stdout,
+        result.stderr ? h('span', { class: 'stderr' }, result.stderr) : '',
+        h('span', { class: result.exitCode === 0 ? 'exit ok' : 'exit bad' }, `exit ${result.exitCode}${result.truncated ? ' (output truncated)' : ''}`),
+      )
+    } catch (err) {
+      out.replaceChildren(h('span', { class: 'cmd' }, `$ ${command}\n`), h('span', { class: 'stderr', role: 'alert' }, describeError(err)))
+    }
   })
 })
 
@@ -539,17 +753,38 @@ function connectEvents() {
     const kind = TOPIC_KIND(e.topic)
     if (kind === 'tasks' || kind === 'containers') refreshSoon()
     if (kind === 'images') refreshImages()
-    const [subject, extra] = eventSummary(e)
-    const item = h('li', { class: `event ${kind}`, dataset: { kind } },
-      h('time', { datetime: e.timestamp }, new Date(e.timestamp).toLocaleTimeString([], { hourCycle: 'h23' })),
-      h('span', { class: 'topic' }, e.topic),
-      h('span', { class: 'mono subject' }, subject),
-      extra ? h('span', { class: 'muted extra' }, extra) : null)
-    const list = $('#events')
-    list.prepend(item)
-    while (list.children.length > 300) list.lastChild.remove()
-    updateEventsEmpty()
+    showEvent(e)
+    // Kept for this tab, so a reload shows the feed again.
+    const key = `events:${state.namespace}`
+    try {
+      const kept = JSON.parse(sessionStorage.getItem(key) ?? '[]')
+      kept.push(e)
+      sessionStorage.setItem(key, JSON.stringify(kept.slice(-KEPT_EVENTS)))
+    } catch { /* storage full or unavailable: the feed still works */ }
   })
+}
+
+const KEPT_EVENTS = 150
+
+/** The events kept in this tab for the namespace (after a reload). */
+function restoreEvents() {
+  let kept = []
+  try { kept = JSON.parse(sessionStorage.getItem(`events:${state.namespace}`) ?? '[]') } catch { /* none */ }
+  for (const e of kept) showEvent(e)
+}
+
+function showEvent(e) {
+  const kind = TOPIC_KIND(e.topic)
+  const [subject, extra] = eventSummary(e)
+  const item = h('li', { class: `event ${kind}`, dataset: { kind } },
+    h('time', { datetime: e.timestamp }, new Date(e.timestamp).toLocaleTimeString([], { hourCycle: 'h23' })),
+    h('span', { class: 'topic' }, e.topic),
+    h('span', { class: 'mono subject' }, subject),
+    extra ? h('span', { class: 'muted extra' }, extra) : null)
+  const list = $('#events')
+  list.prepend(item)
+  while (list.children.length > 300) list.lastChild.remove()
+  updateEventsEmpty()
 }
 
 function updateEventsEmpty() {
@@ -570,8 +805,12 @@ async function start() {
   try {
     const info = await api('GET', '/info')
     $('#daemon').textContent = `${info.version.version} · ${info.address}`
-    $('#image-suggestions').replaceChildren(...info.images.map((ref) => h('option', { value: ref })))
-    if (info.images.length) $('#pull-ref').value = info.images[0]
+    // The sample images, one click each (they fill the form; Pull pulls).
+    $('#samples').hidden = info.images.length === 0
+    $('#samples').append(...info.images.map((ref) => h('button', {
+      class: 'btn small sample', type: 'button', 'aria-label': `Fill in the sample image ${ref}`,
+      onclick: () => { $('#pull-ref').value = ref; $('#pull-ref').focus() },
+    }, splitRef(ref)[1])))
     // What the server lets containers take from the host (--allow-host, --allow-mount).
     const hostNet = $('#create-network option[value=host]')
     hostNet.disabled = !info.allowHost
@@ -594,7 +833,7 @@ async function start() {
   } catch (err) {
     fail(err)
   }
-  setNamespace(state.namespace)
+  setNamespace(state.namespace, { keepLog: true })
   setInterval(() => { if (document.visibilityState === 'visible') refreshContainers() }, 15000)
 }
 
