@@ -27,8 +27,17 @@ pub type BlobStream = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>
 /// How one write attempt ended, short of an error.
 enum Attempt {
     Committed,
+    /// The store had the blob (another namespace's): the commit only linked it here.
+    Linked,
     /// A crashed writer's partial ingest was in the way and has been removed: go again.
     Retry,
+}
+
+/// Whether a blob's bytes were written, or the store already had it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Written {
+    Stored,
+    Linked,
 }
 
 /// What a blob is expected to be.
@@ -119,6 +128,7 @@ impl Client {
     /// commit, which sets `labels`. Succeeds without writing when the blob exists already or
     /// another writer commits it meanwhile. `on_bytes` sees every chunk's length as it arrives.
     /// On failure the partial ingest is aborted.
+    /// Writes one blob (verified while streaming) unless the store has it; says which happened.
     pub(crate) async fn write_blob<S>(
         &self,
         reference: &str,
@@ -127,7 +137,7 @@ impl Client {
         ingests: &Tracked,
         mut open_body: impl FnMut() -> S,
         on_bytes: &(dyn Fn(u64) + Send + Sync),
-    ) -> Result<()>
+    ) -> Result<Written>
     where
         S: std::future::Future<Output = Result<BlobStream>>,
     {
@@ -137,7 +147,8 @@ impl Client {
             let attempt = self.try_write(reference, &expected, labels, ingests, &mut open_body, on_bytes).await;
             ingests.remove(reference);
             match attempt {
-                Ok(Attempt::Committed) => return Ok(()),
+                Ok(Attempt::Committed) => return Ok(Written::Stored),
+                Ok(Attempt::Linked) => return Ok(Written::Linked),
                 Ok(Attempt::Retry) if restarts < 3 => restarts += 1,
                 Ok(Attempt::Retry) => {
                     return Err(Error::new(
@@ -145,12 +156,12 @@ impl Client {
                         format!("write {}: the stale ingest {reference} keeps coming back", expected.digest),
                     ))
                 }
-                Err(e) if e.code == Code::AlreadyExists => return Ok(()),
+                Err(e) if e.code == Code::AlreadyExists => return Ok(Written::Linked),
                 Err(e) if is_locked(&e) => {
                     // Another pull is writing the same blob: wait for it, then use its result.
                     tokio::time::sleep(LOCKED_RETRY).await;
                     if self.content_info(expected.digest).await?.is_some() {
-                        return Ok(());
+                        return Ok(Written::Linked);
                     }
                 }
                 Err(e) => {
@@ -214,9 +225,8 @@ impl Client {
             tx.send(commit)
                 .await
                 .map_err(|_| Error::new(Code::Unavailable, format!("{what}: the daemon ended the write early")))?;
-            on_bytes(expected.size);
             return match responses.message().await {
-                Ok(Some(_)) => Ok(Attempt::Committed),
+                Ok(Some(_)) => Ok(Attempt::Linked),
                 Ok(None) => {
                     Err(Error::new(Code::Internal, format!("{what}: the write stream ended before the commit")))
                 }

@@ -5,7 +5,7 @@
 
 use super::cancel::Cancel;
 use super::client::Client;
-use super::content::{BlobStream, Expected};
+use super::content::{BlobStream, Expected, Written};
 use super::error::{Code, Error, Result};
 use super::images::{Descriptor, ImageRecord};
 use super::leases::lease_id;
@@ -313,8 +313,15 @@ impl Client {
                 progress.bytes(digest, n);
             }
         };
-        self.write_blob(&reference, expected, &labels, &owned.ingests, open, &count).await?;
-        progress.layer_status(digest, LayerStatus::Downloaded);
+        match self.write_blob(&reference, expected, &labels, &owned.ingests, open, &count).await? {
+            Written::Stored => progress.layer_status(digest, LayerStatus::Downloaded),
+            Written::Linked if blob.bytes.is_none() => {
+                // Another namespace's (or a concurrent pull's) copy: present, not downloaded.
+                progress.layer_status(digest, LayerStatus::Exists);
+                progress.bytes(digest, blob.desc.size);
+            }
+            Written::Linked => {}
+        }
         Ok(())
     }
 }
