@@ -19,6 +19,7 @@ pub mod fuzzing;
 pub mod identifiers;
 pub mod image_content;
 pub mod images;
+pub mod import;
 pub mod introspection;
 pub mod leases;
 pub mod logs;
