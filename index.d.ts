@@ -104,6 +104,17 @@ export interface PullProgress {
   layers: LayerProgress[]
 }
 
+export interface CommitOptions {
+  /** Pause a running task while diffing (default true). */
+  pause?: boolean
+  /** Overrides for the image config's `config` (User, Env, Entrypoint, Cmd, WorkingDir, Labels, ExposedPorts, Volumes, StopSignal, ArgsEscaped); null removes a key. */
+  config?: Record<string, unknown>
+  /** The history entry's comment. */
+  message?: string
+  author?: string
+  signal?: AbortSignal
+}
+
 export interface ImportOptions {
   /** Unpack into the snapshotter (default true), for `platform` (default: this host). */
   unpack?: boolean
@@ -405,6 +416,11 @@ export declare class Container {
   /** Default removes the snapshot, the network attachment and the log directory too. While the container has a task
    *  (running, or stopped but not deleted): FailedPreconditionError, nothing changed. */
   delete(options?: { snapshot?: boolean; signal?: AbortSignal }): Promise<void>
+  /**
+   * Its filesystem changes as one new layer on its image, as image `name` (normalised like a pull's
+   * reference). A running task is paused while the diff is taken unless `pause: false`.
+   */
+  commit(name: string, options?: CommitOptions): Promise<Image>
   /** Kills and deletes its task if any, then delete(). */
   [Symbol.asyncDispose](): Promise<void>
   /** Its log (a container made with `log`): NotFoundError on the first next() otherwise. */

@@ -161,6 +161,25 @@ impl Client {
         }
     }
 
+    /// Writes bytes in hand as content with `labels` (set on an existing blob too); returns the digest.
+    pub(crate) async fn write_bytes(
+        &self,
+        bytes: &Bytes,
+        labels: HashMap<String, String>,
+        ingests: &Tracked,
+    ) -> Result<String> {
+        let digest = super::digest::sha256(bytes);
+        let reference = format!("write-{:016x}-{}", rand::random::<u64>(), &digest[7..19]);
+        let expected = Expected { digest: &digest, size: bytes.len() as u64 };
+        let open = || async {
+            let body: BlobStream = Box::pin(futures_util::stream::once(std::future::ready(Ok(bytes.clone()))));
+            Ok(body)
+        };
+        self.write_blob(&reference, expected, &labels, ingests, open, &|_| {}).await?;
+        self.content_set_labels(&digest, labels).await?;
+        Ok(digest)
+    }
+
     async fn try_write<S>(
         &self,
         reference: &str,

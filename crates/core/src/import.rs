@@ -25,7 +25,6 @@ use super::reference::Reference;
 use super::tracked::Tracked;
 use super::unpack::UnpackTarget;
 use bytes::Bytes;
-use futures_util::stream;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
@@ -709,24 +708,15 @@ impl Client {
         Ok(out)
     }
 
-    /// Writes bytes in hand as content (with `labels`); returns their digest.
+    /// Writes bytes in hand as content (with `labels`), held by the lease; returns their digest.
     async fn write_document(
         &self,
         bytes: &Bytes,
         labels: HashMap<String, String>,
         owned: &Owned<'_>,
     ) -> Result<String> {
-        let digest = sha256(bytes);
-        let reference = format!("import-{:016x}-{}", rand::random::<u64>(), &digest[7..19]);
-        let expected = Expected { digest: &digest, size: bytes.len() as u64 };
-        let open = || async {
-            let body: BlobStream = Box::pin(stream::once(std::future::ready(Ok(bytes.clone()))));
-            Ok(body)
-        };
-        self.write_blob(&reference, expected, &labels, &owned.ingests, open, &|_| {}).await?;
+        let digest = self.write_bytes(bytes, labels, &owned.ingests).await?;
         self.lease_resource(owned.lease, &digest, "content").await?;
-        // An existing blob keeps its labels: set ours too.
-        self.content_set_labels(&digest, labels).await?;
         Ok(digest)
     }
 

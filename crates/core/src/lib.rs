@@ -5,6 +5,7 @@ pub mod archive;
 pub mod cancel;
 pub mod cleanup;
 pub mod client;
+pub mod commit;
 pub mod connection;
 pub mod containers;
 pub mod content;
