@@ -152,7 +152,7 @@ test('importImages: malformed, truncated and corrupt archives fail typed and lea
   const { file } = await exported([sb.images.busybox], 'one.tar')
   const whole = fs.readFileSync(file)
 
-  // Not a tar at all; a tar that is no image archive; a truncated archive (as a stream too).
+  // Not a tar at all; a tar that is no image archive; a truncated archive.
   await rejectsWith(c.importImages(crypto.randomBytes(4096)), InvalidArgumentError)
   await rejectsWith(c.importImages(makeTar('plain.tar', { 'hello.txt': 'hi' })), InvalidArgumentError, /not an image archive/)
   await rejectsWith(c.importImages(whole.subarray(0, Math.floor(whole.length * 0.6))), InvalidArgumentError, /truncated/)
