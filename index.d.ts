@@ -104,6 +104,27 @@ export interface PullProgress {
   layers: LayerProgress[]
 }
 
+export interface CommitOptions {
+  /** Pause a running task while diffing (default true). */
+  pause?: boolean
+  /** Overrides for the image config's `config` (User, Env, Entrypoint, Cmd, WorkingDir, Labels, ExposedPorts, Volumes, StopSignal, ArgsEscaped); null removes a key. */
+  config?: Record<string, unknown>
+  /** The history entry's comment. */
+  message?: string
+  author?: string
+  signal?: AbortSignal
+}
+
+export interface ImportOptions {
+  /** Unpack into the snapshotter (default true), for `platform` (default: this host). */
+  unpack?: boolean
+  snapshotter?: string
+  platform?: string
+  /** Labels on every image record. */
+  labels?: Record<string, string>
+  signal?: AbortSignal
+}
+
 export interface PushOptions {
   /** Where to push ('host/repo:tag'); default: the image's own name. */
   target?: string
@@ -395,6 +416,11 @@ export declare class Container {
   /** Default removes the snapshot, the network attachment and the log directory too. While the container has a task
    *  (running, or stopped but not deleted): FailedPreconditionError, nothing changed. */
   delete(options?: { snapshot?: boolean; signal?: AbortSignal }): Promise<void>
+  /**
+   * Its filesystem changes as one new layer on its image, as image `name` (normalised like a pull's
+   * reference). A running task is paused while the diff is taken unless `pause: false`.
+   */
+  commit(name: string, options?: CommitOptions): Promise<Image>
   /** Kills and deletes its task if any, then delete(). */
   [Symbol.asyncDispose](): Promise<void>
   /** Its log (a container made with `log`): NotFoundError on the first next() otherwise. */
@@ -553,6 +579,13 @@ export declare class Client {
    */
   exportImages(names: string | string[], options?: { platform?: string; signal?: AbortSignal }): Promise<import('node:stream').Readable>
   /** A second name (normalised like a pull's) on `source`'s target; AlreadyExistsError for a taken name unless `force`. */
+  /**
+   * Imports an OCI image layout tar or a `docker save` tar (plain or gzip) from a path (read on the
+   * host of this process), a Buffer or a Readable; streamed, never held whole. Each blob is verified
+   * while written (DataLossError), a malformed archive is an InvalidArgumentError; a failure leaves
+   * nothing behind. Records are named from the archive (else `import-<date>@<digest>`).
+   */
+  importImages(source: string | Uint8Array | import('node:stream').Readable, options?: ImportOptions): Promise<Image[]>
   tagImage(source: string, target: string, options?: { force?: boolean; signal?: AbortSignal }): Promise<Image>
   /** `name` as stored, or as a reference that normalises to it ('busybox' → docker.io/library/busybox:latest). */
   getImage(name: string, options?: CallOptions): Promise<Image>

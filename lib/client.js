@@ -239,6 +239,24 @@ class Client {
     return archives().exportReadable(native, o.signal)
   }
 
+  /**
+   * Imports an OCI layout or `docker save` tar (plain or gzip) from a path, a Buffer or a Readable.
+   * @returns {Promise<import('../index').Image[]>}
+   */
+  async importImages(source, options) {
+    const o = check.known(check.optionalObject(options, 'options'), 'options',
+      ['unpack', 'snapshotter', 'platform', 'labels', 'signal'])
+    const native = {
+      unpack: check.optionalBoolean(o.unpack, 'options.unpack'),
+      snapshotter: check.optionalString(o.snapshotter, 'options.snapshotter'),
+      platform: check.optionalString(o.platform, 'options.platform'),
+      labels: check.stringRecord(o.labels, 'options.labels'),
+    }
+    const infos = await archives().importArchive(this.#native, source, native, o.signal)
+    const { Image } = images()
+    return infos.map((info) => new Image(this.#native, info))
+  }
+
   /** A second name for an image (AlreadyExistsError for a name in use, unless `force`). */
   async tagImage(source, target, options) {
     check.string(source, 'source')

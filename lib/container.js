@@ -73,6 +73,24 @@ class Container {
     return logs().openLogs(this.#native, this.id, options)
   }
 
+  /**
+   * The container's filesystem changes as one new layer on its image: a new image `name` (the
+   * task, if running, is paused while the diff is taken unless `pause: false`).
+   */
+  async commit(name, options) {
+    check.string(name, 'name')
+    const o = check.known(check.optionalObject(options, 'options'), 'options',
+      ['pause', 'config', 'message', 'author', 'signal'])
+    const native = {
+      pause: check.optionalBoolean(o.pause, 'options.pause'),
+      config: o.config === undefined ? undefined : JSON.stringify(check.optionalObject(o.config, 'options.config')),
+      message: check.optionalString(o.message, 'options.message'),
+      author: check.optionalString(o.author, 'options.author'),
+    }
+    const info = await call('commit', o.signal, (h) => this.#native.commitContainer(this.id, name, native, h))
+    return new (require('./image.js').Image)(this.#native, info)
+  }
+
   /** Deletes the container and (unless `snapshot: false`) its snapshot. */
   async delete(options) {
     const o = check.known(check.optionalObject(options, 'options'), 'options', ['snapshot', 'signal'])

@@ -258,3 +258,37 @@ impl NativeClient {
         spawn(env, async move { client.delete_container(&id, snapshot, &cancel).await })
     }
 }
+
+#[napi(object)]
+pub struct NativeCommitOptions {
+    pub pause: Option<bool>,
+    /// The `config` overrides as JSON (index.js stringifies the object).
+    pub config: Option<String>,
+    pub message: Option<String>,
+    pub author: Option<String>,
+}
+
+#[napi]
+impl NativeClient {
+    /// Commits the container's filesystem changes as a new image named `name`.
+    #[napi]
+    pub fn commit_container<'env>(
+        &self,
+        env: &'env Env,
+        id: String,
+        name: String,
+        options: Option<NativeCommitOptions>,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, super::images::ImageInfo>> {
+        let options = options
+            .map(|o| crate::core::commit::CommitOptions {
+                pause: o.pause,
+                config: o.config,
+                message: o.message,
+                author: o.author,
+            })
+            .unwrap_or_default();
+        let (client, cancel) = (self.inner.clone(), from_handle(cancel));
+        spawn(env, async move { Ok(client.commit_container(&id, &name, options, &cancel).await?.into()) })
+    }
+}

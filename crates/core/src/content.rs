@@ -125,7 +125,7 @@ impl Client {
     }
 
     /// Writes a blob from `body` under ingest ref `reference`, verifying size and digest before the
-    /// commit, which sets `labels`. Succeeds without writing when the blob exists already or
+    /// commit, which sets `labels` (an empty expected digest commits the sha256 of what arrived). Succeeds without writing when the blob exists already or
     /// another writer commits it meanwhile. `on_bytes` sees every chunk's length as it arrives.
     /// On failure the partial ingest is aborted.
     /// Writes one blob (verified while streaming) unless the store has it; says which happened.
@@ -170,6 +170,25 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// Writes bytes in hand as content with `labels` (set on an existing blob too); returns the digest.
+    pub(crate) async fn write_bytes(
+        &self,
+        bytes: &Bytes,
+        labels: HashMap<String, String>,
+        ingests: &Tracked,
+    ) -> Result<String> {
+        let digest = super::digest::sha256(bytes);
+        let reference = format!("write-{:016x}-{}", rand::random::<u64>(), &digest[7..19]);
+        let expected = Expected { digest: &digest, size: bytes.len() as u64 };
+        let open = || async {
+            let body: BlobStream = Box::pin(futures_util::stream::once(std::future::ready(Ok(bytes.clone()))));
+            Ok(body)
+        };
+        self.write_blob(&reference, expected, &labels, ingests, open, &|_| {}).await?;
+        self.content_set_labels(&digest, labels).await?;
+        Ok(digest)
     }
 
     async fn try_write<S>(
@@ -243,8 +262,13 @@ impl Client {
 
         let send = async {
             let mut body = open_body().await?;
-            let mut verifier = Verifier::for_digest(expected.digest)
-                .ok_or_else(|| Error::invalid_argument(format!("{what}: unsupported digest algorithm")))?;
+            // No expected digest (an archive entry not named by one): sha256, committed as computed.
+            let mut verifier = if expected.digest.is_empty() {
+                Verifier::sha256()
+            } else {
+                Verifier::for_digest(expected.digest)
+                    .ok_or_else(|| Error::invalid_argument(format!("{what}: unsupported digest algorithm")))?
+            };
             // A Vec handed over whole: the request's `data` is a Vec<u8>, so no copy is made here.
             let mut buffer = Vec::with_capacity(CHUNK_BYTES);
             let mut offset: u64 = 0;
@@ -284,7 +308,7 @@ impl Client {
                 ));
             }
             let actual = verifier.finish();
-            if actual != expected.digest {
+            if !expected.digest.is_empty() && actual != expected.digest {
                 return Err(Error {
                     code: Code::DataLoss,
                     message: format!("{what}: the bytes received do not match their digest (got {actual})"),
@@ -295,7 +319,7 @@ impl Client {
                 action: WriteAction::Commit as i32,
                 r#ref: reference.to_string(),
                 total,
-                expected: expected.digest.to_string(),
+                expected: actual,
                 offset: offset as i64,
                 data: buffer,
                 labels: labels.clone(),

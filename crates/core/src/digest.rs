@@ -23,6 +23,10 @@ impl Verifier {
         }
     }
 
+    pub fn sha256() -> Verifier {
+        Verifier::Sha256(Sha256::new())
+    }
+
     pub fn update(&mut self, bytes: &[u8]) {
         match self {
             Verifier::Sha256(h) => h.update(bytes),

@@ -5,10 +5,10 @@ use super::client::{Client, MAX_MESSAGE_BYTES};
 use super::error::{Code, Result};
 use super::images::Descriptor;
 use containerd_client::services::v1::snapshots::{
-    snapshots_client::SnapshotsClient, CommitSnapshotRequest, PrepareSnapshotRequest, RemoveSnapshotRequest,
-    StatSnapshotRequest,
+    snapshots_client::SnapshotsClient, CommitSnapshotRequest, MountsRequest, PrepareSnapshotRequest,
+    RemoveSnapshotRequest, StatSnapshotRequest, ViewSnapshotRequest,
 };
-use containerd_client::services::v1::{diff_client::DiffClient, ApplyRequest};
+use containerd_client::services::v1::{diff_client::DiffClient, ApplyRequest, DiffRequest};
 use containerd_client::types::Mount;
 use std::collections::HashMap;
 use tonic::transport::Channel;
@@ -99,5 +99,69 @@ impl Client {
             })
             .await?;
         Ok(reply.applied.map(|d| d.digest).unwrap_or_default())
+    }
+
+    /// A snapshot's parent ("" for none); NOT_FOUND when it does not exist.
+    pub(crate) async fn snapshot_parent(&self, snapshotter: &str, key: &str) -> Result<String> {
+        let what = format!("stat snapshot {key}");
+        let request = StatSnapshotRequest { snapshotter: snapshotter.to_string(), key: key.to_string() };
+        let reply = self
+            .unary(&what, &Cancel::none(), |ch| async move { snapshots(ch).stat(self.request(request)).await })
+            .await?;
+        Ok(reply.info.map(|i| i.parent).unwrap_or_default())
+    }
+
+    /// The mounts of an active or view snapshot.
+    pub(crate) async fn snapshot_mounts(&self, snapshotter: &str, key: &str) -> Result<Vec<Mount>> {
+        let what = format!("mounts of snapshot {key}");
+        let request = MountsRequest { snapshotter: snapshotter.to_string(), key: key.to_string() };
+        let reply = self
+            .unary(&what, &Cancel::none(), |ch| async move { snapshots(ch).mounts(self.request(request)).await })
+            .await?;
+        Ok(reply.mounts)
+    }
+
+    /// A read-only view `key` of the committed snapshot `parent`; returns its mounts.
+    pub(crate) async fn view_snapshot(&self, snapshotter: &str, key: &str, parent: &str) -> Result<Vec<Mount>> {
+        let what = format!("view snapshot {parent}");
+        let request = ViewSnapshotRequest {
+            snapshotter: snapshotter.to_string(),
+            key: key.to_string(),
+            parent: parent.to_string(),
+            labels: HashMap::new(),
+        };
+        let reply = self
+            .unary(&what, &Cancel::none(), |ch| async move { snapshots(ch).view(self.request(request)).await })
+            .await?;
+        Ok(reply.mounts)
+    }
+
+    /// The differ's layer of what `upper` changed over `lower`, written to the content store (under
+    /// the client's lease) as `media_type`; returns its descriptor.
+    pub(crate) async fn diff_mounts(
+        &self,
+        lower: Vec<Mount>,
+        upper: Vec<Mount>,
+        media_type: &str,
+        reference: &str,
+        cancel: &Cancel,
+    ) -> Result<Descriptor> {
+        let what = "diff snapshot".to_string();
+        let request = DiffRequest {
+            left: lower,
+            right: upper,
+            media_type: media_type.to_string(),
+            r#ref: reference.to_string(),
+            labels: HashMap::new(),
+            source_date_epoch: None,
+        };
+        let reply = self
+            .long_unary(&what, cancel, |ch| async move {
+                DiffClient::new(ch).max_decoding_message_size(MAX_MESSAGE_BYTES).diff(self.request(request)).await
+            })
+            .await?;
+        reply.diff.map(Descriptor::from).ok_or_else(|| {
+            super::error::Error::new(Code::Internal, format!("{what}: the daemon answered without a descriptor"))
+        })
     }
 }
