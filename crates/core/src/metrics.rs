@@ -193,7 +193,10 @@ mod tests {
         let got = |m: v1::Metrics| decode(CGROUPS_V1_METRICS, &m.encode_to_vec()).unwrap().memory_limit_bytes;
         assert_eq!(got(v1(9_223_372_036_854_771_712)), None);
         assert_eq!(got(v1(64 << 20)), Some(64 << 20));
-        let v2 = v2::Metrics { memory: Some(v2::MemoryStat { usage_limit: u64::MAX, ..Default::default() }), ..Default::default() };
+        let v2 = v2::Metrics {
+            memory: Some(v2::MemoryStat { usage_limit: u64::MAX, ..Default::default() }),
+            ..Default::default()
+        };
         assert_eq!(decode(CGROUPS_V2_METRICS, &v2.encode_to_vec()).unwrap().memory_limit_bytes, None);
     }
 

@@ -151,11 +151,9 @@ impl Client {
             return Ok(false);
         }
         let version = self.version(cancel).await?.version;
-        let monitor = self
-            .plugins(cancel)
-            .await?
-            .iter()
-            .any(|p| p.r#type == MONITOR_TYPE && p.id == MONITOR_ID && p.status == super::introspection::PluginStatus::Ok);
+        let monitor = self.plugins(cancel).await?.iter().any(|p| {
+            p.r#type == MONITOR_TYPE && p.id == MONITOR_ID && p.status == super::introspection::PluginStatus::Ok
+        });
         support(policy, &version, monitor)
     }
 
@@ -277,7 +275,9 @@ mod tests {
         assert_eq!(Policy::parse("on-failure").unwrap(), Policy::OnFailure(None));
         assert_eq!(Policy::parse("on-failure:3").unwrap(), Policy::OnFailure(Some(3)));
         assert_eq!(Policy::parse("on-failure:3").unwrap().as_label(), "on-failure:3");
-        for bad in ["", "Always", "on-failure:", "on-failure:0", "on-failure:-1", "on-failure:+1", "on-failure:x", "sometimes"] {
+        for bad in
+            ["", "Always", "on-failure:", "on-failure:0", "on-failure:-1", "on-failure:+1", "on-failure:x", "sometimes"]
+        {
             assert_eq!(Policy::parse(bad).unwrap_err().code, Code::InvalidArgument, "{bad}");
         }
     }

@@ -298,8 +298,8 @@ impl Client {
     /// Changes a running task's cgroup limits (Tasks.Update with LinuxResources).
     pub async fn update_task(&self, container_id: &str, update: &ResourceUpdate, cancel: &Cancel) -> Result<()> {
         let what = format!("update task {container_id:?}");
-        let value = serde_json::to_vec(&update.to_json()?)
-            .map_err(|e| Error::new(Code::Internal, format!("{what}: {e}")))?;
+        let value =
+            serde_json::to_vec(&update.to_json()?).map_err(|e| Error::new(Code::Internal, format!("{what}: {e}")))?;
         let request = UpdateTaskRequest {
             container_id: container_id.to_string(),
             resources: Some(prost_types::Any { type_url: LINUX_RESOURCES_TYPE_URL.to_string(), value }),
@@ -342,7 +342,11 @@ pub(crate) fn missing_executable(e: Error) -> Error {
     } else {
         format!("executable {name:?} not found in the container's $PATH")
     };
-    let hint = if name.contains(' ') || name.contains(';') { " (args are argv, not a shell command: use ['sh', '-c', …])" } else { "" };
+    let hint = if name.contains(' ') || name.contains(';') {
+        " (args are argv, not a shell command: use ['sh', '-c', …])"
+    } else {
+        ""
+    };
     Error { code: Code::NotFound, message: format!("{message}{hint}"), details: e.details }
 }
 
@@ -395,7 +399,8 @@ mod tests {
 
     #[test]
     fn missing_executables_are_not_found() {
-        let runc = |text: &str| Error { code: Code::Unknown, message: format!("start: {text}"), details: Some(text.into()) };
+        let runc =
+            |text: &str| Error { code: Code::Unknown, message: format!("start: {text}"), details: Some(text.into()) };
         let e = missing_executable(runc(
             "failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: \"nope\": executable file not found in $PATH: unknown",
         ));
