@@ -261,3 +261,31 @@ test('a missing executable is a NotFoundError naming it: task start, exec start,
   assert.deepEqual(await c.listContainers(), [], 'run() removed its container')
   await c.close()
 })
+
+test('Task.stats() of a container on a network of ours: interface counters grow with traffic (over loopback)', async () => {
+  const c = await client()
+  await c.pull(sb.images.httpd)
+  const port = await new Promise((resolve) => {
+    const srv = require('node:net').createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)) })
+  })
+  const container = await c.createContainer(uniqueName('netstats'), {
+    image: sb.images.httpd, args: ['httpd', '-f', '-p', '80', '-h', '/var/www'], network: 'bridge', ports: [`127.0.0.1:${port}:80`],
+  })
+  const task = await container.newTask({ stdio: 'ignore' })
+  await task.start()
+  const stats = task.stats({ intervalMs: 200 })
+  const first = (await stats.next()).value
+  assert.equal(typeof first.netRxBytes, 'number')
+  assert.equal(typeof first.netTxBytes, 'number')
+  for (let i = 0; i < 50; i++) {
+    try { await (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) })).text(); break } catch { await sleep(100) }
+  }
+  for (let i = 0; i < 5; i++) await (await fetch(`http://127.0.0.1:${port}/`)).text()
+  const later = (await stats.next()).value
+  assert.ok(later.netRxBytes > first.netRxBytes, `${first.netRxBytes} → ${later.netRxBytes}`)
+  assert.ok(later.netTxBytes > first.netTxBytes, `${first.netTxBytes} → ${later.netTxBytes}`)
+  await stats.return()
+  await task[Symbol.asyncDispose]()
+  await container.delete()
+  await c.close()
+})
