@@ -275,8 +275,15 @@ export interface ContainerOptions {
    *  process is gone (stdio 'log', the default for its tasks). Local daemons only
    *  (FailedPreconditionError over tcp://); not with run() (InvalidArgumentError). */
   log?: boolean | LogOptions
+  /** Through containerd's restart monitor (set when a task's start() succeeds). 'always': a task
+   *  that stops comes back, also after kill() through this API; 'unless-stopped': as 'always', but
+   *  kill() through this API stops the restarts; 'on-failure[:N]' needs containerd >= 1.7
+   *  (FailedPreconditionError before); 'no' (the default). Not with run(). */
+  restart?: RestartPolicy
   signal?: AbortSignal
 }
+
+export type RestartPolicy = 'no' | 'always' | 'unless-stopped' | 'on-failure' | `on-failure:${number}`
 
 export interface LogOptions {
   /** Rotate when a file would pass this size (default 10 MiB; at least 4096). */
@@ -408,6 +415,9 @@ export declare class Container {
   spec(options?: CallOptions): Promise<Record<string, any>>
   /** Merges; null removes a key. Resolves with the updated container. */
   setLabels(labels: Record<string, string | null>, options?: CallOptions): Promise<Container>
+  /** Sets the restart policy (a running task is put under it at once; 'no' ends it) and merges
+   *  labels (null removes one). Resolves with the updated container. */
+  update(changes: { restart?: RestartPolicy; labels?: Record<string, string | null> }, options?: CallOptions): Promise<Container>
   newTask(options?: TaskOptions): Promise<Task>
   /** The existing task, re-attached without stdio (NotFoundError if none). */
   task(options?: CallOptions): Promise<Task>
@@ -453,6 +463,26 @@ export interface TaskMetrics {
   raw: Record<string, any>
 }
 
+export interface ResourceUpdate {
+  memoryLimitBytes?: number
+  /** CPUs' worth of time per 100 ms period (CFS quota), at least 0.01. */
+  cpus?: number
+  pidsLimit?: number
+}
+
+export interface TaskStats {
+  time: Date
+  /** CPU time over wall time since the previous sample, in percent of one CPU. */
+  cpuPercent: number
+  memoryBytes: number
+  /** Absent when unlimited. */
+  memoryLimitBytes?: number
+  pids: number
+  /** The container's interfaces (all but lo) when it has a network of this client's. */
+  netRxBytes?: number
+  netTxBytes?: number
+}
+
 export declare class Task extends Process {
   status(options?: CallOptions): Promise<{ status: TaskStatus; exitCode?: number }>
   /** SIGKILL if running, wait, delete. */
@@ -461,6 +491,10 @@ export declare class Task extends Process {
   resume(options?: CallOptions): Promise<void>
   pids(options?: CallOptions): Promise<number[]>
   metrics(options?: CallOptions): Promise<TaskMetrics>
+  /** New cgroup limits for the running task (a stopped one: FailedPreconditionError). */
+  update(resources: ResourceUpdate, options?: CallOptions): Promise<void>
+  /** A sample every `intervalMs` (default 1000, 50 to 3600000); ends when the task exits. */
+  stats(options?: { intervalMs?: number; signal?: AbortSignal }): AsyncIterableIterator<TaskStats>
   kill(signal?: string | number, options?: { all?: boolean; signal?: AbortSignal }): Promise<void>
   /** Adds a process to the running task; start() runs it. Duplicate ids are AlreadyExistsError. */
   exec(execId: string, options: ExecOptions): Promise<Process>

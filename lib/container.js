@@ -42,6 +42,22 @@ class Container {
     return new Container(this.#native, info)
   }
 
+  /**
+   * Changes the restart policy ('no', 'always', 'unless-stopped', 'on-failure[:N]') and merges
+   * labels (null removes one); returns the updated Container.
+   */
+  async update(changes, options) {
+    const o = check.known(check.optionalObject(changes, 'changes'), 'changes', ['restart', 'labels'])
+    const restart = check.optionalString(o.restart, 'changes.restart') // its values are the core's to check
+    const labels = o.labels === undefined ? undefined : check.optionalObject(o.labels, 'changes.labels')
+    for (const [k, v] of Object.entries(labels ?? {})) {
+      if (v !== null && typeof v !== 'string') throw new InvalidArgumentError(`changes.labels[${JSON.stringify(k)}] must be a string or null`)
+    }
+    const { signal } = check.signalOnly(options)
+    const info = await call('update container', signal, (h) => this.#native.updateContainer(this.id, restart, labels, h))
+    return new Container(this.#native, info)
+  }
+
   /** The container's network (name, IP, gateway, published ports), or null for none/host. */
   async network(options) {
     const { signal } = check.optionalObject(options, 'options')
@@ -154,6 +170,7 @@ function containerOptions(options) {
     snapshotter: check.optionalString(o.snapshotter, 'options.snapshotter'),
     runtime: check.optionalString(o.runtime, 'options.runtime'),
     log: o.log === undefined ? undefined : logs().logOption(o.log),
+    restart: check.optionalString(o.restart, 'options.restart'),
     ...hardening(o),
   }
   // Every option has a field of the same name in the native shape, but for these.

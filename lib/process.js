@@ -4,7 +4,7 @@
 
 const { call } = require('./native.js')
 const check = require('./check.js')
-const { InvalidArgumentError, NotFoundError } = require('./errors.js')
+const { abortError, InvalidArgumentError, NotFoundError } = require('./errors.js')
 
 const exitStatus = (e) => ({ exitCode: e.exitCode, exitedAt: new Date(e.exitedAt) })
 
@@ -152,8 +152,32 @@ class Task extends Process {
     return out
   }
 
+  /** New cgroup limits for the running task: { memoryLimitBytes, cpus, pidsLimit } (values are checked in Rust). */
+  async update(resources, options) {
+    const o = check.known(check.optionalObject(resources, 'resources'), 'resources', ['memoryLimitBytes', 'cpus', 'pidsLimit'])
+    const native = {
+      memoryLimitBytes: check.optionalNumber(o.memoryLimitBytes, 'resources.memoryLimitBytes'),
+      cpus: check.optionalNumber(o.cpus, 'resources.cpus'),
+      pidsLimit: check.optionalNumber(o.pidsLimit, 'resources.pidsLimit'),
+    }
+    const { signal } = check.signalOnly(options)
+    await call('update', signal, (h) => this._native.updateTask(this._containerId, native, h))
+  }
+
+  /**
+   * An async iterable of TaskStats, one every `intervalMs` (default 1000); ends when the task
+   * exits; an aborted `signal` ends it with a CancelledError.
+   */
+  stats(options) {
+    const o = check.known(check.optionalObject(options, 'options'), 'options', ['intervalMs', 'signal'])
+    const intervalMs = check.optionalNumber(o.intervalMs, 'options.intervalMs')
+    return new StatsStream((h) => this._native.openStats(this._containerId, intervalMs, h), o.signal)
+  }
+
   /** SIGKILL if running, wait, delete; a task that is already gone is fine. */
   async [Symbol.asyncDispose]() {
+    // First: a restart policy would bring the task back between the kill and the delete.
+    await call('dispose', undefined, (h) => this._native.holdRestarts(this._containerId, h))
     let state
     try {
       state = await this.status()
@@ -170,4 +194,73 @@ class Task extends Process {
   }
 }
 
-module.exports = { Process, Task, exitStatus }
+/** Task.stats(): opened on the first next(). */
+class StatsStream {
+  #open
+  #native
+  #signal
+  #onAbort
+  #closed = false
+  #ended = false
+
+  constructor(open, signal) {
+    this.#open = open
+    this.#signal = signal
+    if (signal) {
+      this.#onAbort = () => this.close()
+      signal.addEventListener('abort', this.#onAbort, { once: true })
+    }
+  }
+
+  async next() {
+    if (this.#ended) return { done: true, value: undefined }
+    if (this.#signal?.aborted) {
+      this.#end()
+      throw abortError('stats', this.#signal)
+    }
+    if (this.#closed) return { done: true, value: undefined }
+    let s
+    try {
+      if (this.#native === undefined) {
+        this.#native = await call('stats', this.#signal, (h) => this.#open(h))
+        if (this.#closed) this.#native.close()
+      }
+      const native = this.#native
+      s = await call('stats', undefined, () => native.next())
+    } catch (err) {
+      this.#end()
+      throw this.#signal?.aborted ? abortError('stats', this.#signal) : err
+    }
+    if (s == null) {
+      this.#end()
+      if (this.#signal?.aborted) throw abortError('stats', this.#signal)
+      return { done: true, value: undefined }
+    }
+    const value = { time: new Date(s.time), cpuPercent: s.cpuPercent, memoryBytes: s.memoryBytes, pids: s.pids }
+    for (const key of ['memoryLimitBytes', 'netRxBytes', 'netTxBytes']) if (s[key] != null) value[key] = s[key]
+    return { done: false, value }
+  }
+
+  async return() {
+    this.close()
+    return { done: true, value: undefined }
+  }
+
+  [Symbol.asyncIterator]() {
+    return this
+  }
+
+  #end() {
+    this.#ended = true
+    this.close()
+  }
+
+  close() {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort)
+    this.#native?.close()
+  }
+}
+
+module.exports = { Process, Task, StatsStream, exitStatus }

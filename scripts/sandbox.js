@@ -170,6 +170,8 @@ function containerdConfig(dir, { tcpAddress, tls }) {
     lines.push(`  tcp_tls_ca = ${q(tls.ca)}`, `  tcp_tls_cert = ${q(tls.serverCert)}`, `  tcp_tls_key = ${q(tls.serverKey)}`)
   }
   lines.push('[ttrpc]', `  address = ${q(path.join(dir, 'containerd.sock.ttrpc'))}`)
+  // The restart monitor checks every 10 s by default; tests of restart policies wait for it.
+  lines.push('[plugins."io.containerd.internal.v1.restart"]', '  interval = "1s"')
   const file = path.join(dir, 'config.toml')
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
   writePrivate(file, lines.join('\n') + '\n')
@@ -289,6 +291,10 @@ function reap(socket) {
   let namespaces
   try { namespaces = ctr(socket, ['namespaces', 'ls', '-q']).split('\n').filter(Boolean) } catch { return }
   for (const ns of namespaces) {
+    // First, or the restart monitor brings tasks back while they are reaped.
+    for (const id of ctr(socket, ['-n', ns, 'containers', 'ls', '-q', 'labels."containerd.io/restart.status"']).split('\n').filter(Boolean)) {
+      try { ctr(socket, ['-n', ns, 'containers', 'label', id, 'containerd.io/restart.status=']) } catch {}
+    }
     const tasks = ctr(socket, ['-n', ns, 'tasks', 'ls', '-q']).split('\n').filter(Boolean)
     for (const id of tasks) {
       try { ctr(socket, ['-n', ns, 'tasks', 'kill', '-a', '-s', 'SIGKILL', id]) } catch {}

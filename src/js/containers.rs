@@ -64,6 +64,7 @@ pub struct NativeContainerOptions {
     pub sysctls: Option<HashMap<String, String>>,
     /// The merge patch as JSON.
     pub spec_patch: Option<String>,
+    pub restart: Option<String>,
 }
 
 /// `log: true` or `{ maxSizeBytes, maxFiles }`, plus where the package's logger binary is.
@@ -170,6 +171,7 @@ pub(super) fn container_options(o: NativeContainerOptions) -> core::Result<Conta
         snapshotter: o.snapshotter.unwrap_or_else(|| core::pull::DEFAULT_SNAPSHOTTER.to_string()),
         runtime: o.runtime.unwrap_or_else(|| core::containers::DEFAULT_RUNTIME.to_string()),
         network: network_request(o.network, o.ports, o.dns, o.extra_hosts),
+        restart: o.restart,
         log: o.log.map(|l| core::logs::LogRequest {
             max_size_bytes: l.max_size_bytes,
             max_files: l.max_files,
@@ -244,6 +246,22 @@ impl NativeClient {
     ) -> Result<PromiseRaw<'env, ContainerInfo>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
         spawn(env, async move { Ok(client.set_container_labels(&id, labels, &cancel).await?.into()) })
+    }
+
+    /// `Container.update({ restart, labels })`.
+    #[napi]
+    pub fn update_container<'env>(
+        &self,
+        env: &'env Env,
+        id: String,
+        restart: Option<String>,
+        labels: Option<HashMap<String, Option<String>>>,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, ContainerInfo>> {
+        let (client, cancel) = (self.inner.clone(), from_handle(cancel));
+        spawn(env, async move {
+            Ok(client.update_container(&id, restart.as_deref(), labels.unwrap_or_default(), &cancel).await?.into())
+        })
     }
 
     #[napi]

@@ -7,6 +7,8 @@ use crate::core::stdio::StdioMode;
 use napi::bindgen_prelude::PromiseRaw;
 use napi::{Env, Result};
 use napi_derive::napi;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 #[napi(object)]
 pub struct ExitInfo {
@@ -50,6 +52,57 @@ pub struct MetricsInfo {
     pub pids: Option<f64>,
     /// The decoded cgroup metrics as JSON text (index.js parses it).
     pub raw: String,
+}
+
+#[napi(object)]
+pub struct NativeResourceUpdate {
+    pub memory_limit_bytes: Option<f64>,
+    pub cpus: Option<f64>,
+    pub pids_limit: Option<f64>,
+}
+
+#[napi(object)]
+pub struct TaskStatsInfo {
+    /// Milliseconds since the epoch.
+    pub time: f64,
+    pub cpu_percent: f64,
+    pub memory_bytes: f64,
+    pub memory_limit_bytes: Option<f64>,
+    pub pids: f64,
+    pub net_rx_bytes: Option<f64>,
+    pub net_tx_bytes: Option<f64>,
+}
+
+#[napi]
+pub struct NativeStatsStream {
+    stream: Arc<tokio::sync::Mutex<core::stats::StatsStream>>,
+    closer: CancellationToken,
+}
+
+#[napi]
+impl NativeStatsStream {
+    /// The next sample, or null once the task exited (or the stream was closed).
+    #[napi]
+    pub fn next<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Option<TaskStatsInfo>>> {
+        let stream = self.stream.clone();
+        spawn(env, async move {
+            let sample = stream.lock().await.next().await?;
+            Ok(sample.map(|s| TaskStatsInfo {
+                time: s.time,
+                cpu_percent: s.cpu_percent,
+                memory_bytes: s.memory_bytes as f64,
+                memory_limit_bytes: s.memory_limit_bytes.map(|n| n as f64),
+                pids: s.pids as f64,
+                net_rx_bytes: s.net_rx_bytes.map(|n| n as f64),
+                net_tx_bytes: s.net_tx_bytes.map(|n| n as f64),
+            }))
+        })
+    }
+
+    #[napi]
+    pub fn close(&self) {
+        self.closer.cancel();
+    }
 }
 
 /// A new process: its pid, and for piped stdio the non-blocking descriptors index.js wraps in
@@ -144,7 +197,7 @@ impl NativeClient {
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, u32>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
-        spawn(env, async move { client.start_process(&container_id, &exec_id, &cancel).await })
+        spawn(env, async move { client.start_process_managed(&container_id, &exec_id, &cancel).await })
     }
 
     #[napi]
@@ -173,7 +226,7 @@ impl NativeClient {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
         spawn(env, async move {
             let signal = core::signals::parse(&signal)?;
-            client.kill_process(&container_id, &exec_id, signal, all, &cancel).await
+            client.kill_process_managed(&container_id, &exec_id, signal, all, &cancel).await
         })
     }
 
@@ -185,7 +238,7 @@ impl NativeClient {
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, ExitInfo>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
-        spawn(env, async move { Ok(client.delete_task(&container_id, &cancel).await?.into()) })
+        spawn(env, async move { Ok(client.delete_task_managed(&container_id, &cancel).await?.into()) })
     }
 
     #[napi]
@@ -249,6 +302,52 @@ impl NativeClient {
                 pids: m.pids.map(|n| n as f64),
                 raw: m.raw.to_string(),
             })
+        })
+    }
+
+    /// New cgroup limits for the running task.
+    #[napi]
+    pub fn update_task<'env>(
+        &self,
+        env: &'env Env,
+        container_id: String,
+        resources: NativeResourceUpdate,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, ()>> {
+        let (client, cancel) = (self.inner.clone(), from_handle(cancel));
+        let update = core::tasks::ResourceUpdate {
+            memory_limit_bytes: resources.memory_limit_bytes,
+            cpus: resources.cpus,
+            pids_limit: resources.pids_limit,
+        };
+        spawn(env, async move { client.update_task(&container_id, &update, &cancel).await })
+    }
+
+    /// Clears the restart monitor's status label (before a dispose), so it leaves the task alone.
+    #[napi]
+    pub fn hold_restarts<'env>(
+        &self,
+        env: &'env Env,
+        container_id: String,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, ()>> {
+        let (client, cancel) = (self.inner.clone(), from_handle(cancel));
+        spawn(env, async move { client.hold_restarts(&container_id, &cancel).await })
+    }
+
+    /// Opens `Task.stats()` (the first reading is the baseline of the first sample's CPU share).
+    #[napi]
+    pub fn open_stats<'env>(
+        &self,
+        env: &'env Env,
+        container_id: String,
+        interval_ms: Option<f64>,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<PromiseRaw<'env, NativeStatsStream>> {
+        let (client, cancel) = (self.inner.clone(), from_handle(cancel));
+        spawn(env, async move {
+            let stream = client.open_stats(&container_id, interval_ms, &cancel).await?;
+            Ok(NativeStatsStream { closer: stream.closer(), stream: Arc::new(tokio::sync::Mutex::new(stream)) })
         })
     }
 

@@ -37,9 +37,11 @@ pub struct ContainerOptions {
     pub network: NetworkRequest,
     /// `log`: its tasks' output goes to the logger (see logs.rs).
     pub log: Option<super::logs::LogRequest>,
+    /// `restart`: a policy for containerd's restart monitor (see restart.rs).
+    pub restart: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ContainerRecord {
     pub id: String,
     pub image: String,
@@ -108,6 +110,7 @@ impl Client {
         if let Some(log) = &options.log {
             log.settings()?;
         }
+        let restart = options.restart.as_deref().map(super::restart::Policy::parse).transpose()?;
         let mode = options.network.check(options.spec.host_network)?;
         let attach = match mode {
             Mode::Host => {
@@ -125,6 +128,10 @@ impl Client {
             Some(image) => image,
             None => self.get_image(&options.image, cancel).await?,
         };
+        let restart_policy_label = match &restart {
+            Some(policy) => self.restart_support(policy, cancel).await?,
+            None => false,
+        };
         let resolved = Box::pin(self.resolve_record(&image, None)).await?;
         let defaults = ImageDefaults::from_config_json(&resolved.config_bytes)?;
         let user_spec = options.user.clone().or_else(|| defaults.user.clone()).unwrap_or_default();
@@ -138,6 +145,10 @@ impl Client {
         if let Some(log) = &options.log {
             let labels = self.prepare_log(id, log).await?;
             options.labels.extend(labels);
+        }
+        if let Some(policy) = restart.filter(|p| *p != super::restart::Policy::No) {
+            let labels = super::restart::restart_labels(&policy, restart_policy_label, &options.labels, id)?;
+            options.labels.extend(labels.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
         }
         // Last of the checks (ports free, network known), first of the things made.
         if let Some(attach) = &attach {
@@ -268,6 +279,8 @@ impl Client {
     /// under it would orphan the task.
     pub async fn delete_container(&self, id: &str, remove_snapshot: bool, cancel: &Cancel) -> Result<()> {
         let container = self.get_container(id, cancel).await?;
+        // First, or the restart monitor could start a task for it meanwhile.
+        self.hold_restarts_of(&container, cancel).await?;
         match self.task_state(id, "", cancel).await {
             Ok(task) => {
                 return Err(Error::new(

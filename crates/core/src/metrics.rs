@@ -32,6 +32,8 @@ pub struct TaskMetrics {
     pub cpu_usage_nanos: Option<u64>,
     /// v1 and v2: `pids.current`.
     pub pids: Option<u64>,
+    /// v1: `memory.usage.limit`; v2: `memory.usage_limit`; None when unlimited.
+    pub memory_limit_bytes: Option<u64>,
     /// The whole decoded message as JSON with camelCase keys (numbers as JSON numbers), for `raw`.
     pub raw: Value,
 }
@@ -46,6 +48,7 @@ pub fn decode(type_url: &str, value: &[u8]) -> Result<TaskMetrics> {
             memory_bytes: m.memory.as_ref().and_then(|mem| mem.usage.as_ref()).map(|u| u.usage),
             cpu_usage_nanos: m.cpu.as_ref().and_then(|cpu| cpu.usage.as_ref()).map(|u| u.total),
             pids: m.pids.as_ref().map(|p| p.current),
+            memory_limit_bytes: m.memory.as_ref().and_then(|mem| mem.usage.as_ref()).and_then(|u| limited(u.limit)),
             raw: to_json(name, &m)?,
         })
     } else if name == v2::Metrics::full_name() {
@@ -54,6 +57,7 @@ pub fn decode(type_url: &str, value: &[u8]) -> Result<TaskMetrics> {
             memory_bytes: m.memory.as_ref().map(|mem| mem.usage),
             cpu_usage_nanos: m.cpu.as_ref().map(|cpu| cpu.usage_usec.saturating_mul(1000)),
             pids: m.pids.as_ref().map(|p| p.current),
+            memory_limit_bytes: m.memory.as_ref().and_then(|mem| limited(mem.usage_limit)),
             raw: to_json(name, &m)?,
         })
     } else {
@@ -62,6 +66,12 @@ pub fn decode(type_url: &str, value: &[u8]) -> Result<TaskMetrics> {
             format!("task metrics of type \"{type_url}\" are not supported (known: {CGROUPS_V1_METRICS}, {CGROUPS_V2_METRICS})"),
         ))
     }
+}
+
+/// "No limit" reads as a huge number: v1 9223372036854771712 (the page counter's maximum),
+/// v2 u64::MAX ("max"); 0 is no reading.
+fn limited(limit: u64) -> Option<u64> {
+    (limit != 0 && limit < 1 << 62).then_some(limit)
 }
 
 /// The daemon sent bytes that do not parse as the type it named: the data is damaged.
@@ -127,6 +137,7 @@ mod tests {
         let got = decode(CGROUPS_V1_METRICS, &m.encode_to_vec()).unwrap();
         assert_eq!((got.memory_bytes, got.cpu_usage_nanos, got.pids), (Some(4_194_304), Some(123_456_789), Some(7)));
         assert_eq!(got.raw["memory"]["usage"]["limit"], 1u64 << 30);
+        assert_eq!(got.memory_limit_bytes, Some(1 << 30));
         assert_eq!(got.raw["memory"]["totalRss"], 12);
         assert!(got.raw["memory"]["kernelTcp"].is_object());
         assert_eq!(got.raw["cpu"]["usage"]["perCpu"], serde_json::json!([3, 4]));
@@ -168,6 +179,25 @@ mod tests {
         assert_eq!(v1.pids, Some(5));
         let v2 = decode(CGROUPS_V2_METRICS, &[0x22, 0x03, 0x80, 0x02, 0x06]).unwrap();
         assert_eq!(v2.memory_bytes, Some(6));
+    }
+
+    #[test]
+    fn unlimited_memory_is_none() {
+        let v1 = |limit| v1::Metrics {
+            memory: Some(v1::MemoryStat {
+                usage: Some(v1::MemoryEntry { limit, ..Default::default() }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let got = |m: v1::Metrics| decode(CGROUPS_V1_METRICS, &m.encode_to_vec()).unwrap().memory_limit_bytes;
+        assert_eq!(got(v1(9_223_372_036_854_771_712)), None);
+        assert_eq!(got(v1(64 << 20)), Some(64 << 20));
+        let v2 = v2::Metrics {
+            memory: Some(v2::MemoryStat { usage_limit: u64::MAX, ..Default::default() }),
+            ..Default::default()
+        };
+        assert_eq!(decode(CGROUPS_V2_METRICS, &v2.encode_to_vec()).unwrap().memory_limit_bytes, None);
     }
 
     #[test]

@@ -114,6 +114,11 @@ impl Client {
                 "run() removes its container and so its log: use createContainer with log, then newTask",
             ));
         }
+        if options.container.restart.is_some() {
+            return Err(Error::invalid_argument(
+                "run() removes its container when the process exits: restart needs createContainer",
+            ));
+        }
         max_buffer_bytes(options.max_buffer)?;
         let mut made = Made::default();
         // Boxed: the steps' state machine is large, and callers build this future on their stack.
@@ -303,6 +308,7 @@ mod size_tests {
             runtime: String::new(),
             network: Default::default(),
             log: None,
+            restart: None,
         }
     }
 }

@@ -26,7 +26,7 @@ const OCI_VERSION: &str = "1.0.2-dev";
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// `ctr run --cpus` uses this CFS period and scales the quota to it.
-const CPU_PERIOD: u64 = 100_000;
+pub(crate) const CPU_PERIOD: u64 = 100_000;
 
 /// The kernel rejects CFS quotas below 1 ms.
 const MIN_CPU_QUOTA: i64 = 1_000;
@@ -399,12 +399,7 @@ fn validate_options(o: &SpecOptions) -> Result<()> {
         }
     }
     if let Some(cpus) = o.cpus {
-        if !cpus.is_finite() || cpus <= 0.0 {
-            return Err(Error::invalid_argument(format!("invalid cpus {cpus}: must be a finite number above 0")));
-        }
-        if cpu_quota(cpus) < MIN_CPU_QUOTA {
-            return Err(Error::invalid_argument(format!("invalid cpus {cpus}: must be at least 0.01")));
-        }
+        checked_cpu_quota(cpus)?;
     }
     for (key, value) in &o.annotations {
         no_nul("annotation key", key)?;
@@ -557,6 +552,17 @@ pub fn spec_json(
         return Err(Error::invalid_argument(format!("invalid specPatch: the patched spec is not a runtime spec: {e}")));
     }
     serde_json::to_vec(&value).map_err(internal)
+}
+
+/// The CFS quota for `cpus`, checked: a finite number, at least 0.01.
+pub(crate) fn checked_cpu_quota(cpus: f64) -> Result<i64> {
+    if !cpus.is_finite() || cpus <= 0.0 {
+        return Err(Error::invalid_argument(format!("invalid cpus {cpus}: must be a finite number above 0")));
+    }
+    if cpu_quota(cpus) < MIN_CPU_QUOTA {
+        return Err(Error::invalid_argument(format!("invalid cpus {cpus}: must be at least 0.01")));
+    }
+    Ok(cpu_quota(cpus))
 }
 
 /// `ctr run --cpus`: quota = cpus × period, truncated.

@@ -10,7 +10,8 @@ use super::stdio::{PipeFds, PreparedIo, StdioMode};
 use containerd_client::services::v1::snapshots::{snapshots_client::SnapshotsClient, MountsRequest};
 use containerd_client::services::v1::{
     tasks_client::TasksClient, CreateTaskRequest, DeleteTaskRequest, GetRequest, KillRequest, ListPidsRequest,
-    ListTasksRequest, MetricsRequest, PauseTaskRequest, ResumeTaskRequest, StartRequest, WaitRequest,
+    ListTasksRequest, MetricsRequest, PauseTaskRequest, ResumeTaskRequest, StartRequest, UpdateTaskRequest,
+    WaitRequest,
 };
 use containerd_client::types::v1::Status;
 use tonic::transport::Channel;
@@ -111,7 +112,7 @@ impl Client {
             }
             Err(e) => {
                 io.abandon();
-                Err(e)
+                Err(missing_executable(e))
             }
         }
     }
@@ -134,7 +135,7 @@ impl Client {
                     message: format!("{what}: the process is {}; a process starts only once", state.status),
                     details: e.details,
                 }),
-                _ => Err(e),
+                _ => Err(missing_executable(e)),
             },
             Err(e) => Err(e),
         }
@@ -256,6 +257,99 @@ impl Client {
     }
 }
 
+/// New limits for a running task (`Task.update()`), as JS passes them.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceUpdate {
+    pub memory_limit_bytes: Option<f64>,
+    pub cpus: Option<f64>,
+    pub pids_limit: Option<f64>,
+}
+
+/// containerd's type URL for `specs.LinuxResources` (JSON, as the runc shim unmarshals it).
+pub const LINUX_RESOURCES_TYPE_URL: &str = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
+
+/// The largest integer a JS number holds exactly.
+const MAX_SAFE: u64 = (1 << 53) - 1;
+
+impl ResourceUpdate {
+    /// The `LinuxResources` JSON: only the given fields (runc leaves the others as they are).
+    pub fn to_json(&self) -> Result<serde_json::Value> {
+        let mut out = serde_json::Map::new();
+        if let Some(n) = self.memory_limit_bytes {
+            let limit = super::numbers::integer_in("memoryLimitBytes", n, 1, MAX_SAFE)?;
+            out.insert("memory".into(), serde_json::json!({ "limit": limit }));
+        }
+        if let Some(cpus) = self.cpus {
+            let quota = super::spec::checked_cpu_quota(cpus)?;
+            out.insert("cpu".into(), serde_json::json!({ "quota": quota, "period": super::spec::CPU_PERIOD }));
+        }
+        if let Some(n) = self.pids_limit {
+            let limit = super::numbers::integer_in("pidsLimit", n, 1, MAX_SAFE)?;
+            out.insert("pids".into(), serde_json::json!({ "limit": limit }));
+        }
+        if out.is_empty() {
+            return Err(Error::invalid_argument("update: give memoryLimitBytes, cpus or pidsLimit"));
+        }
+        Ok(serde_json::Value::Object(out))
+    }
+}
+
+impl Client {
+    /// Changes a running task's cgroup limits (Tasks.Update with LinuxResources).
+    pub async fn update_task(&self, container_id: &str, update: &ResourceUpdate, cancel: &Cancel) -> Result<()> {
+        let what = format!("update task {container_id:?}");
+        let value =
+            serde_json::to_vec(&update.to_json()?).map_err(|e| Error::new(Code::Internal, format!("{what}: {e}")))?;
+        let request = UpdateTaskRequest {
+            container_id: container_id.to_string(),
+            resources: Some(prost_types::Any { type_url: LINUX_RESOURCES_TYPE_URL.to_string(), value }),
+            ..Default::default()
+        };
+        match self.unary(&what, cancel, |ch| async move { tasks(ch).update(self.request(request)).await }).await {
+            Ok(_) => Ok(()),
+            // The shim answers UNKNOWN "cannot update a stopped container".
+            Err(e) if e.code == Code::Unknown => match self.task_state(container_id, "", cancel).await {
+                Ok(state) if state.status != "running" && state.status != "paused" => Err(Error {
+                    code: Code::FailedPrecondition,
+                    message: format!("{what}: the task is {}; only a running task can be updated", state.status),
+                    details: e.details,
+                }),
+                _ => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The runtime's "executable file not found" (or a missing absolute path) as a NotFound naming
+/// the executable; other errors unchanged.
+pub(crate) fn missing_executable(e: Error) -> Error {
+    if e.code != Code::Unknown {
+        return e;
+    }
+    let text = e.details.clone().unwrap_or_else(|| e.message.clone());
+    let Some(start) = text.find("exec: \"") else { return e };
+    let rest = &text[start + 7..];
+    let Some(end) = rest.find("\": ") else { return e };
+    let (name, after) = (&rest[..end], &rest[end + 3..]);
+    let missing = after.starts_with("executable file not found")
+        || (after.starts_with("stat ") && after.contains("no such file or directory"));
+    if !missing {
+        return e;
+    }
+    let message = if name.contains('/') {
+        format!("executable {name:?} not found in the container")
+    } else {
+        format!("executable {name:?} not found in the container's $PATH")
+    };
+    let hint = if name.contains(' ') || name.contains(';') {
+        " (args are argv, not a shell command: use ['sh', '-c', …])"
+    } else {
+        ""
+    };
+    Error { code: Code::NotFound, message: format!("{message}{hint}"), details: e.details }
+}
+
 impl Client {
     pub async fn resize_pty(
         &self,
@@ -296,5 +390,49 @@ fn process_name(container_id: &str, exec_id: &str) -> String {
         format!("task {container_id:?}")
     } else {
         format!("process {exec_id:?} of task {container_id:?}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_executables_are_not_found() {
+        let runc =
+            |text: &str| Error { code: Code::Unknown, message: format!("start: {text}"), details: Some(text.into()) };
+        let e = missing_executable(runc(
+            "failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: \"nope\": executable file not found in $PATH: unknown",
+        ));
+        assert_eq!(e.code, Code::NotFound);
+        assert!(e.message.contains("\"nope\""), "{}", e.message);
+        let e = missing_executable(runc("OCI runtime exec failed: exec failed: unable to start container process: exec: \"ps;\": executable file not found in $PATH: unknown"));
+        assert_eq!(e.code, Code::NotFound);
+        assert!(e.message.contains("sh"), "{}", e.message);
+        let e = missing_executable(runc("exec: \"/bin/nope\": stat /bin/nope: no such file or directory: unknown"));
+        assert_eq!(e.code, Code::NotFound);
+        let other = runc("exec: \"/bin/x\": permission denied");
+        assert_eq!(missing_executable(other.clone()), other);
+        let unrelated = Error::new(Code::Internal, "exec: \"x\": executable file not found");
+        assert_eq!(missing_executable(unrelated.clone()), unrelated);
+    }
+
+    #[test]
+    fn resource_updates() {
+        let u = ResourceUpdate { memory_limit_bytes: Some(64.0 * 1048576.0), cpus: Some(0.5), pids_limit: Some(20.0) };
+        assert_eq!(
+            u.to_json().unwrap(),
+            serde_json::json!({"memory": {"limit": 67108864u64}, "cpu": {"quota": 50000, "period": 100000}, "pids": {"limit": 20}})
+        );
+        for bad in [
+            ResourceUpdate::default(),
+            ResourceUpdate { memory_limit_bytes: Some(-1.0), ..Default::default() },
+            ResourceUpdate { memory_limit_bytes: Some(1.5), ..Default::default() },
+            ResourceUpdate { pids_limit: Some(0.0), ..Default::default() },
+            ResourceUpdate { cpus: Some(-2.0), ..Default::default() },
+            ResourceUpdate { cpus: Some(f64::NAN), ..Default::default() },
+        ] {
+            assert_eq!(bad.to_json().unwrap_err().code, Code::InvalidArgument, "{bad:?}");
+        }
     }
 }
