@@ -130,6 +130,15 @@ async function wrong(client: Client) {
   await client.run('x', 'echo hi')
   client.subscribe({ filters: 'topic' })
   await client.createContainer('x', { image: 'i', ports: [8080] })
+  ;(await (await client.getContainer('x')).newTask({ stdio: 'pipe' })).stdin.write('no stdin asked for')
+  ;(await (await client.getContainer('x')).newTask({ stdio: 'ignore' })).stdout.read()
+  ;(await (await client.getContainer('x')).newTask()).stdout.read()
+  ;(await (await (await client.getContainer('x')).task()).exec('e', { args: ['sh'], tty: true })).stderr.read()
+  ;(await (await (await client.getContainer('x')).task()).exec('e', { args: ['sh'], stdio: 'inherit', stdin: true })).stdin.end()
+  await (await client.getContainer('x')).newTask({ stdn: true })
+  for await (const e of client.subscribe({ filters: ['topic=="/tasks/exit"'] })) { const s: string = e.event.exitStatus; void s }
+  for await (const e of client.subscribe({ filters: ['topic=="/tasks/exit"', 'topic=="/tasks/start"'] })) { void e.event.exitedAt }
+  for await (const e of client.subscribe({ filters: ['topic=="/containers/create"'] })) { if (e.type === 'containerd.events.TaskExit') void e }
 }
 void wrong
 `
@@ -147,6 +156,40 @@ export async function main(options: ConnectOptions): Promise<string> {
   await using client: Client = await Client.connect(options)
   try { await client.getContainer('x') } catch (e) { if (e instanceof NotFoundError) return e.code }
   return (await client.version()).version + classes.length + status
+}
+`
+// Stdio typed by the options, typed events, `await using` on processes and event streams.
+const TYPED_TS = `
+import { Client, type Container, type Task, type KnownEvent } from 'containerd-napi'
+import type { Readable, Writable } from 'node:stream'
+export async function typed(client: Client, container: Container): Promise<void> {
+  const piped = await container.newTask({ stdio: 'pipe', stdin: true })
+  const w: Writable = piped.stdin
+  const r: Readable = piped.stdout
+  const e: Readable | null = piped.stderr
+  const auto = await container.newTask({ stdin: true })
+  const maybe: Writable | null = auto.stdin
+  const none = await container.newTask({ stdio: 'ignore' })
+  const n: null = none.stdout
+  const logged: null = (await container.newTask({ logFile: '/var/log/x' })).stdin
+  const general: Task = none
+  const p = await piped.exec('e', { args: ['sh'], stdin: true })
+  const pe: Readable = p.stderr
+  const pin: Writable = p.stdin
+  const tty = await piped.exec('t', { args: ['sh'], tty: true })
+  const te: null = tty.stderr
+  const to: Readable = tty.stdout
+  await using disposable = await piped.exec('d', { args: ['true'], stdio: 'ignore' })
+  void w; void r; void e; void maybe; void n; void logged; void general; void pe; void pin; void te; void to; void disposable
+  await using exits = client.subscribe({ filters: ['topic=="/tasks/exit"', 'topic=="/tasks/oom"'] })
+  for await (const ev of exits) {
+    if (ev.topic === '/tasks/exit') { const code: number = ev.event.exitStatus; const at: Date = ev.event.exitedAt; void code; void at }
+    else { const t: 'containerd.events.TaskOOM' = ev.type; const id: string = ev.event.containerId; void t; void id }
+  }
+  for await (const ev of client.subscribe()) { const payload: Record<string, any> | null = ev.event; void payload }
+  for await (const ev of client.subscribe({ filters: ['topic~="/tasks/"'] })) { const t: string = ev.topic; void t }
+  const known: KnownEvent['topic'] = '/images/delete'
+  void known
 }
 `
 // A CommonJS user file: the same through require, in both TypeScript spellings.
@@ -220,7 +263,8 @@ test('npm pack installs into a fresh project, loads, works and type-checks', { t
     fs.writeFileSync(path.join(project, 'use.ts'), USE_TS)
     fs.writeFileSync(path.join(project, 'use.mts'), USE_MTS)
     fs.writeFileSync(path.join(project, 'use.cts'), USE_CTS)
-    fs.writeFileSync(path.join(project, 'tsconfig.json'), tsconfig(['use.ts', 'use.mts', 'use.cts']))
+    fs.writeFileSync(path.join(project, 'typed.ts'), TYPED_TS)
+    fs.writeFileSync(path.join(project, 'tsconfig.json'), tsconfig(['use.ts', 'use.mts', 'use.cts', 'typed.ts']))
     const typecheck = run([tsc, '-p', project], project)
     assert.equal(typecheck.status, 0, typecheck.stdout + typecheck.stderr)
 
@@ -229,7 +273,8 @@ test('npm pack installs into a fresh project, loads, works and type-checks', { t
     const misuse = run([tsc, '-p', project], project)
     assert.notEqual(misuse.status, 0)
     const output = misuse.stdout
-    for (const line of [':4:', ':5:', ':6:', ':7:', ':8:', ':9:', ':10:', ':11:', ':12:', ':13:', ':14:']) assert.ok(output.includes(`misuse.ts(${line.slice(1, -1)},`), output)
+    const lines = MISUSE_TS.trim().split('\n').length
+    for (let line = 4; line < lines; line++) assert.ok(output.includes(`misuse.ts(${line},`), `line ${line} must fail: ${MISUSE_TS.trim().split('\n')[line - 1]}\n${output}`)
   } finally {
     fs.rmSync(work, { recursive: true, force: true })
   }

@@ -76,6 +76,11 @@ class EventStream {
     return this
   }
 
+  /** `await using`: close(). */
+  async [Symbol.asyncDispose]() {
+    this.close()
+  }
+
   close() {
     if (this.#closed) return
     this.#closed = true

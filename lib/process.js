@@ -136,6 +136,25 @@ class Process {
       : this.#native.deleteTask(this.#containerId, h))
     return exitStatus(status)
   }
+
+  /**
+   * `await using`: SIGKILL if it runs, wait, delete (an exec process that was never started is
+   * only deleted); a process that is already gone is fine. Task overrides it for the whole task.
+   */
+  async [Symbol.asyncDispose]() {
+    let state
+    try {
+      state = await call('status', undefined, (h) => this.#native.taskState(this.#containerId, this.#execId, h))
+    } catch (err) {
+      if (err instanceof NotFoundError) return
+      throw err
+    }
+    if (state.status === 'running') {
+      await this.kill('SIGKILL').catch((err) => { if (!(err instanceof NotFoundError)) throw err })
+      await this.wait()
+    }
+    await this.delete().catch((err) => { if (!(err instanceof NotFoundError)) throw err })
+  }
 }
 
 class Task extends Process {

@@ -92,6 +92,11 @@ step('exec', async () => {
   equal((await p.wait()).exitCode, 3, 'exec exit code')
   equal(await out, 'from exec\n', 'exec stdout')
   await p.delete()
+  // `await using` (Symbol.asyncDispose) on a running exec process: killed, waited for, deleted.
+  const sleeper = await task.exec('e2', { args: ['sleep', '30'], stdio: 'ignore' })
+  await sleeper.start()
+  await sleeper[Symbol.asyncDispose]()
+  await (await task.exec('e2', { args: ['true'], stdio: 'ignore' })).delete()
   await task.kill('SIGKILL')
   await task.wait()
   await task.delete()
@@ -108,7 +113,8 @@ step('events seen', async () => {
   while (exits.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
   check(exits.length >= 3, `expected 3 /tasks/exit events, got ${exits.length}`)
   check(exits.every((e) => e.topic === '/tasks/exit' && e.namespace === namespace && e.timestamp instanceof Date), 'event shape')
-  events.close()
+  await events[Symbol.asyncDispose]()
+  equal((await events.next()).done, true, 'a disposed stream is done')
 })
 step('typed errors', async () => {
   const missing = await rejects(client.getContainer('nope'), NotFoundError)
