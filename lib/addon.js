@@ -30,4 +30,7 @@ function load() {
   return require('../binding.js')
 }
 
-module.exports = load()
+const binding = load()
+// NODE_DEBUG=containerd-napi: the core writes a line per RPC and registry request (crates/core/src/debug.rs).
+if (require('node:util').debuglog('containerd-napi').enabled) binding.setDebug(true)
+module.exports = binding
