@@ -1,4 +1,4 @@
-// Type definitions for containerd-napi (hand-written; the public face described in API.md).
+// Type definitions for containerd-napi (hand-written; the public face described in README.md).
 /// <reference types="node" />
 
 // ---------- connection ----------

@@ -1,5 +1,5 @@
 'use strict'
-// The public EventStream (API.md): an async iterable over a native subscription.
+// The public EventStream (README.md): an async iterable over a native subscription.
 
 const { call } = require('./native.js')
 const { abortError } = require('./errors.js')

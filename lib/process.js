@@ -1,5 +1,5 @@
 'use strict'
-// The public Process and Task (API.md). `Task extends Process` here, in JS, because napi-rs
+// The public Process and Task (README.md). `Task extends Process` here, in JS, because napi-rs
 // classes cannot inherit; both are handles over the native client plus (container id, exec id).
 
 const { call } = require('./native.js')
