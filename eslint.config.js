@@ -20,5 +20,5 @@ module.exports = [
   { files: ['examples/web/public/**/*.js'], languageOptions: { sourceType: 'script', globals: { ...globals.browser } } },
   // page.evaluate() callbacks run in the browser.
   { files: ['__test__/webui.test.js'], languageOptions: { globals: { document: 'readonly' } } },
-  { files: ['**/*.mjs'], languageOptions: { sourceType: 'module' } },
+  { files: ['**/*.mjs'], languageOptions: { sourceType: 'module', globals: { ...globals.node } } },
 ]

@@ -1,4 +1,4 @@
-// Type definitions for containerd-napi (hand-written; the public face described in API.md).
+// Type definitions for containerd-napi (hand-written; the public face described in README.md).
 /// <reference types="node" />
 
 // ---------- connection ----------
@@ -418,9 +418,13 @@ export declare class Container {
   /** Sets the restart policy (a running task is put under it at once; 'no' ends it) and merges
    *  labels (null removes one). Resolves with the updated container. */
   update(changes: { restart?: RestartPolicy; labels?: Record<string, string | null> }, options?: CallOptions): Promise<Container>
-  newTask(options?: TaskOptions): Promise<Task>
+  /** The task's stdio streams are typed by the options: `stdio: 'pipe'` gives `stdout`; `stdin:
+   *  true` with it gives `stdin`; no `stdio` (the container's log if it has one, else pipes) gives
+   *  them `| null`; 'ignore', 'inherit', 'log' and `logFile` give none. `stderr` is null with a
+   *  TTY (the container's `tty`), so it stays `| null` under 'pipe'. */
+  newTask<const O extends TaskOptions = {}>(options?: O & NoExtraKeys<O, TaskOptions>): Promise<Task<TaskStdin<O>, TaskStdout<O>, TaskStderr<O>>>
   /** The existing task, re-attached without stdio (NotFoundError if none). */
-  task(options?: CallOptions): Promise<Task>
+  task(options?: CallOptions): Promise<Task<null, null, null>>
   /** Its network's name, IP, gateway and published ports; null for none/host. */
   network(options?: CallOptions): Promise<ContainerNetwork | null>
   /** Default removes the snapshot, the network attachment and the log directory too. While the container has a task
@@ -437,14 +441,44 @@ export declare class Container {
   logs(options?: LogsOptions): AsyncIterableIterator<LogRecord>
 }
 
-export declare class Process {
+type Writable = import('node:stream').Writable
+type Readable = import('node:stream').Readable
+/** Rejects keys that `Options` does not have (a generic parameter escapes excess-property checks). */
+type NoExtraKeys<O, Options> = { [K in Exclude<keyof O, keyof Options>]: never }
+/** 'yes': the stream exists; 'no': it is null; 'maybe': the options leave it open. */
+type Presence = 'yes' | 'no' | 'maybe'
+type Stream<T, P extends Presence> = P extends 'yes' ? T : P extends 'no' ? null : T | null
+type StdinPresence<O, Out extends Presence> = O extends { stdin: true } ? Out
+  : 'stdin' extends keyof O ? (O extends { stdin: false | undefined } ? 'no' : Out extends 'no' ? 'no' : 'maybe') : 'no'
+type TaskOut<O> = O extends { logFile: string } ? 'no' : O extends { stdio: 'pipe' } ? 'yes'
+  : O extends { stdio: 'inherit' | 'ignore' | 'log' } ? 'no' : 'maybe'
+/** The stdio a task made with options `O` has (see Container.newTask). */
+export type TaskStdin<O> = Stream<Writable, StdinPresence<O, TaskOut<O>>>
+export type TaskStdout<O> = Stream<Readable, TaskOut<O>>
+export type TaskStderr<O> = Stream<Readable, TaskOut<O> extends 'no' ? 'no' : 'maybe'>
+type ExecOut<O> = O extends { stdio: 'inherit' | 'ignore' } ? 'no' : O extends { stdio: 'pipe' } ? 'yes'
+  : 'stdio' extends keyof O ? (O extends { stdio: undefined } ? 'yes' : 'maybe') : 'yes'
+type ExecErr<O> = ExecOut<O> extends 'no' ? 'no' : O extends { tty: true } ? 'no'
+  : 'tty' extends keyof O ? (O extends { tty: false | undefined } ? ExecOut<O> : 'maybe') : ExecOut<O>
+/** The stdio an exec process made with options `O` has (see Task.exec). */
+export type ExecStdin<O> = Stream<Writable, StdinPresence<O, ExecOut<O>>>
+export type ExecStdout<O> = Stream<Readable, ExecOut<O>>
+export type ExecStderr<O> = Stream<Readable, ExecErr<O>>
+
+/** A task's or exec's process. The type parameters are its stdio streams: a `Writable`/`Readable`
+ *  where the options made them, null where they cannot exist (see newTask and exec). */
+export declare class Process<
+  Stdin extends Writable | null = Writable | null,
+  Stdout extends Readable | null = Readable | null,
+  Stderr extends Readable | null = Readable | null,
+> {
   protected constructor()
   readonly id: string
   /** 0 for an exec process until start() resolves. */
   readonly pid: number
-  readonly stdin: import('node:stream').Writable | null
-  readonly stdout: import('node:stream').Readable | null
-  readonly stderr: import('node:stream').Readable | null
+  readonly stdin: Stdin
+  readonly stdout: Stdout
+  readonly stderr: Stderr
   start(options?: CallOptions): Promise<void>
   /** Never misses an exit, whenever it is called; keeps waiting across a daemon restart. */
   wait(options?: CallOptions): Promise<ExitStatus>
@@ -453,6 +487,8 @@ export declare class Process {
   resize(cols: number, rows: number, options?: CallOptions): Promise<void>
   closeStdin(options?: CallOptions): Promise<void>
   delete(options?: CallOptions): Promise<ExitStatus>
+  /** SIGKILL if running, wait, delete (a never-started exec process is only deleted); gone is fine. */
+  [Symbol.asyncDispose](): Promise<void>
 }
 
 export interface TaskMetrics {
@@ -483,7 +519,11 @@ export interface TaskStats {
   netTxBytes?: number
 }
 
-export declare class Task extends Process {
+export declare class Task<
+  Stdin extends Writable | null = Writable | null,
+  Stdout extends Readable | null = Readable | null,
+  Stderr extends Readable | null = Readable | null,
+> extends Process<Stdin, Stdout, Stderr> {
   status(options?: CallOptions): Promise<{ status: TaskStatus; exitCode?: number }>
   /** SIGKILL if running, wait, delete. */
   [Symbol.asyncDispose](): Promise<void>
@@ -497,13 +537,15 @@ export declare class Task extends Process {
   stats(options?: { intervalMs?: number; signal?: AbortSignal }): AsyncIterableIterator<TaskStats>
   kill(signal?: string | number, options?: { all?: boolean; signal?: AbortSignal }): Promise<void>
   /** Adds a process to the running task; start() runs it. Duplicate ids are AlreadyExistsError. */
-  exec(execId: string, options: ExecOptions): Promise<Process>
+  /** The process's stdio is typed by the options: no `stdio` or 'pipe' gives `stdout`, and
+   *  `stderr` unless `tty: true`; `stdin: true` gives `stdin`. */
+  exec<const O extends ExecOptions>(execId: string, options: O & NoExtraKeys<O, ExecOptions>): Promise<Process<ExecStdin<O>, ExecStdout<O>, ExecStderr<O>>>
 }
 
 export interface ExecOptions {
-  args: string[]
+  args: readonly string[]
   /** Merged over the container's process env. */
-  env?: string[] | Record<string, string>
+  env?: readonly string[] | Record<string, string>
   cwd?: string
   user?: string
   tty?: boolean
@@ -552,7 +594,7 @@ export interface RunResult<T extends string | Buffer = string> {
 
 export interface SubscribeOptions {
   /** containerd filter syntax, e.g. 'topic=="/tasks/exit"', 'topic~="/containers/"' (combined with OR). */
-  filters?: string[]
+  filters?: readonly string[]
   /** Events of every namespace, not only this client's. */
   allNamespaces?: boolean
   /** Events that may wait for the consumer before the stream fails with ResourceExhaustedError (default 4096). */
@@ -560,6 +602,7 @@ export interface SubscribeOptions {
   signal?: AbortSignal
 }
 
+/** Any event: the stream's items when its filters do not pin the topics (see subscribe()). */
 export interface ContainerdEvent {
   namespace: string
   topic: string
@@ -573,16 +616,60 @@ export interface ContainerdEvent {
   raw?: Buffer
 }
 
+/** One known event: its topic, its type and its decoded payload. */
+interface TypedEvent<Topic extends string, Type extends string, Payload> {
+  namespace: string
+  topic: Topic
+  timestamp: Date
+  type: Type
+  event: Payload
+}
+export interface EventMount { type: string; source: string; target: string; options: string[] }
+/** The payloads of the common events (containerd 1.6, api/events), keyed by topic and type. */
+export type KnownEvent =
+  | TypedEvent<'/tasks/create', 'containerd.events.TaskCreate', { containerId: string; bundle: string; rootfs: EventMount[]; io: { stdin: string; stdout: string; stderr: string; terminal: boolean }; checkpoint: string; pid: number }>
+  | TypedEvent<'/tasks/start', 'containerd.events.TaskStart', { containerId: string; pid: number }>
+  | TypedEvent<'/tasks/exit', 'containerd.events.TaskExit', { containerId: string; id: string; pid: number; exitStatus: number; exitedAt: Date }>
+  | TypedEvent<'/tasks/delete', 'containerd.events.TaskDelete', { containerId: string; id: string; pid: number; exitStatus: number; exitedAt: Date }>
+  | TypedEvent<'/tasks/oom', 'containerd.events.TaskOOM', { containerId: string }>
+  | TypedEvent<'/tasks/exec-added', 'containerd.events.TaskExecAdded', { containerId: string; execId: string }>
+  | TypedEvent<'/tasks/exec-started', 'containerd.events.TaskExecStarted', { containerId: string; execId: string; pid: number }>
+  | TypedEvent<'/tasks/paused', 'containerd.events.TaskPaused', { containerId: string }>
+  | TypedEvent<'/tasks/resumed', 'containerd.events.TaskResumed', { containerId: string }>
+  | TypedEvent<'/containers/create', 'containerd.events.ContainerCreate', { id: string; image: string; runtime?: { name: string; options?: unknown } }>
+  | TypedEvent<'/containers/update', 'containerd.events.ContainerUpdate', { id: string; image: string; labels: Record<string, string>; snapshotKey: string }>
+  | TypedEvent<'/containers/delete', 'containerd.events.ContainerDelete', { id: string }>
+  | TypedEvent<'/images/create', 'containerd.services.images.v1.ImageCreate', { name: string; labels: Record<string, string> }>
+  | TypedEvent<'/images/update', 'containerd.services.images.v1.ImageUpdate', { name: string; labels: Record<string, string> }>
+  | TypedEvent<'/images/delete', 'containerd.services.images.v1.ImageDelete', { name: string }>
+  | TypedEvent<'/namespaces/create', 'containerd.events.NamespaceCreate', { name: string; labels: Record<string, string> }>
+  | TypedEvent<'/namespaces/update', 'containerd.events.NamespaceUpdate', { name: string; labels: Record<string, string> }>
+  | TypedEvent<'/namespaces/delete', 'containerd.events.NamespaceDelete', { name: string }>
+  | TypedEvent<'/snapshot/prepare', 'containerd.events.SnapshotPrepare', { key: string; parent: string; snapshotter: string }>
+  | TypedEvent<'/snapshot/commit', 'containerd.events.SnapshotCommit', { key: string; name: string; snapshotter: string }>
+  | TypedEvent<'/snapshot/remove', 'containerd.events.SnapshotRemove', { key: string; snapshotter: string }>
+  | TypedEvent<'/content/delete', 'containerd.events.ContentDelete', { digest: string }>
+export type KnownTopic = KnownEvent['topic']
+/** The event for a topic: its known shape, else the general one. */
+export type EventOf<Topic extends string> = Topic extends KnownTopic ? Extract<KnownEvent, { topic: Topic }> : ContainerdEvent
+/** What a stream with these filters yields: when every filter is `topic=="…"` (filters are ORed),
+ *  exactly those topics' events, discriminated by `topic` and `type`; else any event. */
+export type FilteredEvent<F extends readonly string[]> = F extends readonly []
+  ? ContainerdEvent
+  : F[number] extends `topic=="${infer Topic}"` ? EventOf<Topic> : ContainerdEvent
+
 /** Starts when subscribe() is called; `ready` resolves once the daemon registered it (events after
  *  that are never missed). One consumer: iterate it once. break / return() / close() / abort end the
  *  server stream. A daemon restart ends it with UnavailableError. */
-export declare class EventStream implements AsyncIterableIterator<ContainerdEvent> {
+export declare class EventStream<E extends { topic: string; type: string } = ContainerdEvent> implements AsyncIterableIterator<E> {
   private constructor()
   readonly ready: Promise<void>
-  next(): Promise<IteratorResult<ContainerdEvent, undefined>>
-  return(): Promise<IteratorResult<ContainerdEvent, undefined>>
-  [Symbol.asyncIterator](): EventStream
+  next(): Promise<IteratorResult<E, undefined>>
+  return(): Promise<IteratorResult<E, undefined>>
+  [Symbol.asyncIterator](): EventStream<E>
   close(): void
+  /** close(). */
+  [Symbol.asyncDispose](): Promise<void>
 }
 
 export declare class Client {
@@ -650,7 +737,9 @@ export declare class Client {
   listTasks(options?: CallOptions): Promise<Array<{ id: string; pid: number; status: TaskStatus; exitCode?: number; exitedAt?: Date }>>
 
   /** Returns at once; await `stream.ready` before acting on what you want to observe. */
-  subscribe(options?: SubscribeOptions): EventStream
+  /** Filters that are all `topic=="…"` type the events (e.g. `['topic=="/tasks/exit"']`: TaskExit
+   *  payloads); any other filter gives ContainerdEvent. */
+  subscribe<const F extends readonly string[] = []>(options?: SubscribeOptions & { filters?: F }): EventStream<FilteredEvent<F>>
 
   /** Like `ctr run --rm`: always removes its task, container and snapshot again. */
   run(image: string | Image, args: string[] | undefined, options: RunOptions & { encoding: 'buffer' }): Promise<RunResult<Buffer>>

@@ -1,5 +1,5 @@
 'use strict'
-// containerd-napi: the public face (API.md) over the generated native binding.
+// containerd-napi: the public face (README.md) over the generated native binding.
 
 const { Client } = require('./lib/client.js')
 const errors = require('./lib/errors.js')

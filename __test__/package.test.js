@@ -1,6 +1,7 @@
 'use strict'
-// The package as a user gets it: `npm pack`, installed into a fresh project, required, used
-// against the sandbox, and its TypeScript types checked with `tsc --strict`.
+// The package as a user gets it: packed as npm publish would (scripts/pack.js: the main package and
+// its platform package), installed into a fresh project, required and imported, used against the
+// sandbox, and its TypeScript types checked with `tsc --strict` (module nodenext: .ts, .mts, .cts).
 
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
@@ -9,6 +10,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { sandbox } = require('./helpers.js')
+const { pack } = require('../scripts/pack.js')
 
 const root = path.join(__dirname, '..')
 const tsc = path.join(root, 'node_modules/typescript/bin/tsc')
@@ -128,8 +130,78 @@ async function wrong(client: Client) {
   await client.run('x', 'echo hi')
   client.subscribe({ filters: 'topic' })
   await client.createContainer('x', { image: 'i', ports: [8080] })
+  ;(await (await client.getContainer('x')).newTask({ stdio: 'pipe' })).stdin.write('no stdin asked for')
+  ;(await (await client.getContainer('x')).newTask({ stdio: 'ignore' })).stdout.read()
+  ;(await (await client.getContainer('x')).newTask()).stdout.read()
+  ;(await (await (await client.getContainer('x')).task()).exec('e', { args: ['sh'], tty: true })).stderr.read()
+  ;(await (await (await client.getContainer('x')).task()).exec('e', { args: ['sh'], stdio: 'inherit', stdin: true })).stdin.end()
+  await (await client.getContainer('x')).newTask({ stdn: true })
+  for await (const e of client.subscribe({ filters: ['topic=="/tasks/exit"'] })) { const s: string = e.event.exitStatus; void s }
+  for await (const e of client.subscribe({ filters: ['topic=="/tasks/exit"', 'topic=="/tasks/start"'] })) { void e.event.exitedAt }
+  for await (const e of client.subscribe({ filters: ['topic=="/containers/create"'] })) { if (e.type === 'containerd.events.TaskExit') void e }
 }
 void wrong
+`
+
+// The names every face must offer: index.js's own keys (the unit tier holds index.mjs to them).
+const NAMES = Object.keys(require('..'))
+
+// An ES module user file: every class and error as a named import, typed.
+const USE_MTS = `
+import { ${NAMES.join(', ')} } from 'containerd-napi'
+import type { ConnectOptions } from 'containerd-napi'
+const classes: Function[] = [${NAMES.filter((n) => n !== 'httpStatus').join(', ')}]
+const status: number = httpStatus(new NotFoundError('x'))
+export async function main(options: ConnectOptions): Promise<string> {
+  await using client: Client = await Client.connect(options)
+  try { await client.getContainer('x') } catch (e) { if (e instanceof NotFoundError) return e.code }
+  return (await client.version()).version + classes.length + status
+}
+`
+// Stdio typed by the options, typed events, `await using` on processes and event streams.
+const TYPED_TS = `
+import { Client, type Container, type Task, type KnownEvent } from 'containerd-napi'
+import type { Readable, Writable } from 'node:stream'
+export async function typed(client: Client, container: Container): Promise<void> {
+  const piped = await container.newTask({ stdio: 'pipe', stdin: true })
+  const w: Writable = piped.stdin
+  const r: Readable = piped.stdout
+  const e: Readable | null = piped.stderr
+  const auto = await container.newTask({ stdin: true })
+  const maybe: Writable | null = auto.stdin
+  const none = await container.newTask({ stdio: 'ignore' })
+  const n: null = none.stdout
+  const logged: null = (await container.newTask({ logFile: '/var/log/x' })).stdin
+  const general: Task = none
+  const p = await piped.exec('e', { args: ['sh'], stdin: true })
+  const pe: Readable = p.stderr
+  const pin: Writable = p.stdin
+  const tty = await piped.exec('t', { args: ['sh'], tty: true })
+  const te: null = tty.stderr
+  const to: Readable = tty.stdout
+  await using disposable = await piped.exec('d', { args: ['true'], stdio: 'ignore' })
+  void w; void r; void e; void maybe; void n; void logged; void general; void pe; void pin; void te; void to; void disposable
+  await using exits = client.subscribe({ filters: ['topic=="/tasks/exit"', 'topic=="/tasks/oom"'] })
+  for await (const ev of exits) {
+    if (ev.topic === '/tasks/exit') { const code: number = ev.event.exitStatus; const at: Date = ev.event.exitedAt; void code; void at }
+    else { const t: 'containerd.events.TaskOOM' = ev.type; const id: string = ev.event.containerId; void t; void id }
+  }
+  for await (const ev of client.subscribe()) { const payload: Record<string, any> | null = ev.event; void payload }
+  for await (const ev of client.subscribe({ filters: ['topic~="/tasks/"'] })) { const t: string = ev.topic; void t }
+  const known: KnownEvent['topic'] = '/images/delete'
+  void known
+}
+`
+// A CommonJS user file: the same through require, in both TypeScript spellings.
+const USE_CTS = `
+import containerd = require('containerd-napi')
+import { Client, ContainerdError } from 'containerd-napi'
+export async function main(address: string): Promise<string> {
+  const client: containerd.Client = await Client.connect({ address })
+  try { await client.getImage('x') } catch (e) { if (e instanceof ContainerdError && e instanceof containerd.NotFoundError) return e.code }
+  await client.close()
+  return typeof containerd.EventStream
+}
 `
 
 function tsconfig(files) {
@@ -143,41 +215,66 @@ function tsconfig(files) {
   })
 }
 
+const run = (args, cwd) => spawnSync(process.execPath, args, { cwd, encoding: 'utf8' })
+
 test('npm pack installs into a fresh project, loads, works and type-checks', { timeout: 240000 }, () => {
   const sb = sandbox()
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'containerd-napi-pack-'))
   try {
-    const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: root, encoding: 'utf8' })
-    const tarball = path.join(work, packed.trim().split('\n').pop())
+    // The two packages npm publish would publish: the main one names the platform one as an
+    // optional dependency and carries no binary of its own.
+    const tarballs = pack(work)
     const project = path.join(work, 'project')
     fs.mkdirSync(project)
     fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }))
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--silent', tarball], { cwd: project, stdio: 'pipe' })
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--silent', tarballs.main, tarballs.platform], { cwd: project, stdio: 'pipe' })
+    const installed = path.join(project, 'node_modules', 'containerd-napi')
+    assert.deepEqual(fs.readdirSync(installed).filter((f) => f.endsWith('.node') || f.includes('logger')), [])
+    const manifest = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8'))
+    assert.deepEqual(manifest.optionalDependencies, { 'containerd-napi-linux-x64-gnu': manifest.version })
+    const platformDir = path.join(project, 'node_modules', 'containerd-napi-linux-x64-gnu')
+    assert.ok(fs.statSync(path.join(platformDir, 'containerd-napi-logger')).mode & 0o100, 'the logger binary, executable')
 
-    const script = `const { Client, NotFoundError } = require('containerd-napi')
-      Client.connect({ address: process.argv[1] }).then(async (c) => {
-        console.log(JSON.stringify({ v: (await c.version()).version, cls: typeof NotFoundError })); await c.close() })`
-    const out = JSON.parse(execFileSync(process.execPath, ['-e', script, sb.address], { cwd: project, encoding: 'utf8' }))
+    // CommonJS: every name, the addon from the platform package, and the internals refused.
+    const cjs = `const m = require('containerd-napi')
+      const addon = Object.keys(require.cache).find((f) => f.endsWith('.node'))
+      let internals
+      try { require('containerd-napi/lib/errors.js') } catch (err) { internals = err.code }
+      m.Client.connect({ address: process.argv[1] }).then(async (c) => {
+        console.log(JSON.stringify({ v: (await c.version()).version, names: Object.keys(m), types: Object.values(m).map((v) => typeof v), addon, internals }))
+        await c.close() })`
+    const out = JSON.parse(execFileSync(process.execPath, ['-e', cjs, sb.address], { cwd: project, encoding: 'utf8' }))
     assert.match(out.v, /^\d+\.\d+/)
-    assert.equal(out.cls, 'function')
+    assert.deepEqual(out.names, NAMES)
+    assert.ok(out.types.every((t) => t === 'function'))
+    assert.ok(out.addon.startsWith(platformDir + path.sep), out.addon)
+    assert.equal(out.internals, 'ERR_PACKAGE_PATH_NOT_EXPORTED')
+
+    // ES module: every name as a named import, the same objects as require's.
+    fs.writeFileSync(path.join(project, 'esm.mjs'), `import { ${NAMES.join(', ')} } from 'containerd-napi'
+      import { createRequire } from 'node:module'
+      const cjs = createRequire(import.meta.url)('containerd-napi')
+      const same = [${NAMES.join(', ')}].every((v, i) => v === cjs[${JSON.stringify(NAMES)}[i]])
+      const client = await Client.connect({ address: process.argv[2] })
+      await client.getContainer('nope').catch((e) => console.log(JSON.stringify({ same, notFound: e instanceof NotFoundError })))
+      await client.close()`)
+    assert.deepEqual(JSON.parse(execFileSync(process.execPath, ['esm.mjs', sb.address], { cwd: project, encoding: 'utf8' })), { same: true, notFound: true })
 
     fs.writeFileSync(path.join(project, 'use.ts'), USE_TS)
-    fs.writeFileSync(path.join(project, 'tsconfig.json'), tsconfig(['use.ts']))
-    const typecheck = spawnSync(process.execPath, [tsc, '-p', project], { cwd: project, encoding: 'utf8' })
+    fs.writeFileSync(path.join(project, 'use.mts'), USE_MTS)
+    fs.writeFileSync(path.join(project, 'use.cts'), USE_CTS)
+    fs.writeFileSync(path.join(project, 'typed.ts'), TYPED_TS)
+    fs.writeFileSync(path.join(project, 'tsconfig.json'), tsconfig(['use.ts', 'use.mts', 'use.cts', 'typed.ts']))
+    const typecheck = run([tsc, '-p', project], project)
     assert.equal(typecheck.status, 0, typecheck.stdout + typecheck.stderr)
 
     fs.writeFileSync(path.join(project, 'misuse.ts'), MISUSE_TS)
     fs.writeFileSync(path.join(project, 'tsconfig.json'), tsconfig(['misuse.ts']))
-    let output = ''
-    assert.throws(() => {
-      try {
-        execFileSync(process.execPath, [tsc, '-p', project], { cwd: project, encoding: 'utf8' })
-      } catch (err) {
-        output = err.stdout
-        throw err
-      }
-    })
-    for (const line of [':4:', ':5:', ':6:', ':7:', ':8:', ':9:', ':10:', ':11:', ':12:', ':13:', ':14:']) assert.ok(output.includes(`misuse.ts(${line.slice(1, -1)},`), output)
+    const misuse = run([tsc, '-p', project], project)
+    assert.notEqual(misuse.status, 0)
+    const output = misuse.stdout
+    const lines = MISUSE_TS.trim().split('\n').length
+    for (let line = 4; line < lines; line++) assert.ok(output.includes(`misuse.ts(${line},`), `line ${line} must fail: ${MISUSE_TS.trim().split('\n')[line - 1]}\n${output}`)
   } finally {
     fs.rmSync(work, { recursive: true, force: true })
   }

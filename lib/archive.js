@@ -1,5 +1,5 @@
 'use strict'
-// Image archives (API.md, second wave): exportImages' Readable over the native chunk reader.
+// Image archives (README.md): exportImages' Readable over the native chunk reader.
 
 const { Readable } = require('node:stream')
 const { call, binding } = require('./native.js')

@@ -1,5 +1,5 @@
 'use strict'
-// The public Client (API.md): argument shaping over NativeClient, nothing more.
+// The public Client (README.md): argument shaping over NativeClient, nothing more.
 
 const { binding, call, callSync } = require('./native.js')
 const check = require('./check.js')

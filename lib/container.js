@@ -1,5 +1,5 @@
 'use strict'
-// The public Container (API.md): record data plus methods over the native client.
+// The public Container (README.md): record data plus methods over the native client.
 
 const { call } = require('./native.js')
 const check = require('./check.js')
@@ -129,7 +129,7 @@ class Container {
   }
 }
 
-/** API.md's ContainerOptions → the native shape (validated types; values are checked in Rust). */
+/** the README's ContainerOptions → the native shape (validated types; values are checked in Rust). */
 function containerOptions(options) {
   const o = check.optionalObject(options, 'options')
   const image = typeof o.image === 'object' && o.image !== null && typeof o.image.name === 'string' ? o.image.name : o.image

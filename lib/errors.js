@@ -1,5 +1,5 @@
 'use strict'
-// The error classes of API.md, and the one function that turns whatever the native binding
+// The error classes of the README (Errors), and the one function that turns whatever the native binding
 // threw into one of them.
 
 // The core's one list of codes (crates/core/src/error.rs, Code::ALL): name -> gRPC number.

@@ -1,5 +1,5 @@
 'use strict'
-// The public EventStream (API.md): an async iterable over a native subscription.
+// The public EventStream (README.md): an async iterable over a native subscription.
 
 const { call } = require('./native.js')
 const { abortError } = require('./errors.js')
@@ -74,6 +74,11 @@ class EventStream {
 
   [Symbol.asyncIterator]() {
     return this
+  }
+
+  /** `await using`: close(). */
+  async [Symbol.asyncDispose]() {
+    this.close()
   }
 
   close() {

@@ -1,5 +1,5 @@
 'use strict'
-// The public Image (API.md): the record's plain data, plus methods over the client that made it.
+// The public Image (README.md): the record's plain data, plus methods over the client that made it.
 
 const { call } = require('./native.js')
 const check = require('./check.js')

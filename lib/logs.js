@@ -1,5 +1,5 @@
 'use strict'
-// Container logs (API.md, second wave): where the package's logger binary is, the `log` option's
+// Container logs (README, "Logs that outlive the client"): where the package's logger binary is, the `log` option's
 // native shape, and LogStream, the async iterable Container.logs() returns.
 
 const fs = require('node:fs')

@@ -1,5 +1,5 @@
 'use strict'
-// The public Process and Task (API.md). `Task extends Process` here, in JS, because napi-rs
+// The public Process and Task (README.md). `Task extends Process` here, in JS, because napi-rs
 // classes cannot inherit; both are handles over the native client plus (container id, exec id).
 
 const { call } = require('./native.js')
@@ -12,8 +12,46 @@ const exitStatus = (e) => ({ exitCode: e.exitCode, exitedAt: new Date(e.exitedAt
 let net
 function socket(fd, readable) {
   if (fd == null) return null
+  if (process.versions.bun) return bunStream(fd, readable)
   net ??= require('node:net')
   return new net.Socket({ fd, readable, writable: !readable })
+}
+
+/**
+ * Bun's net.Socket takes `{ fd }` but drops it (oven-sh/bun#29141): a FIFO read through it
+ * delivers nothing and writes fail with EAGAIN. Bun's own file streams poll pipes properly, so
+ * there the FIFOs become Node streams over Bun.file(fd): a ReadableStream for output, a FileSink
+ * (whose write/flush promises carry backpressure) for stdin.
+ */
+function bunStream(fd, readable) {
+  const { Readable, Writable } = require('node:stream')
+  const fs = require('node:fs')
+  // Bun.file(fd) never closes a descriptor it did not open: ours are closed here, once.
+  let open = true
+  const close = () => {
+    if (open) { open = false; fs.close(fd, () => {}) }
+  }
+  const file = globalThis.Bun.file(fd)
+  if (readable) {
+    const stream = Readable.fromWeb(file.stream())
+    stream.once('close', close)
+    return stream
+  }
+  const sink = file.writer()
+  return new Writable({
+    write(chunk, _encoding, callback) {
+      Promise.resolve(sink.write(chunk)).then(() => sink.flush()).then(() => callback(), callback)
+    },
+    final(callback) {
+      // Our end must be closed for the process to see EOF (after CloseIO).
+      Promise.resolve(sink.end()).then(() => { close(); callback() }, callback)
+    },
+    destroy(err, callback) {
+      try { sink.end() } catch { /* already ended */ }
+      close()
+      callback(err)
+    },
+  })
 }
 
 /** A signal name ('SIGTERM', 'term', 'SIGRTMIN+1') or number, as the native layer takes it. */
@@ -97,6 +135,25 @@ class Process {
       ? this.#native.deleteProcess(this.#containerId, this.#execId, h)
       : this.#native.deleteTask(this.#containerId, h))
     return exitStatus(status)
+  }
+
+  /**
+   * `await using`: SIGKILL if it runs, wait, delete (an exec process that was never started is
+   * only deleted); a process that is already gone is fine. Task overrides it for the whole task.
+   */
+  async [Symbol.asyncDispose]() {
+    let state
+    try {
+      state = await call('status', undefined, (h) => this.#native.taskState(this.#containerId, this.#execId, h))
+    } catch (err) {
+      if (err instanceof NotFoundError) return
+      throw err
+    }
+    if (state.status === 'running') {
+      await this.kill('SIGKILL').catch((err) => { if (!(err instanceof NotFoundError)) throw err })
+      await this.wait()
+    }
+    await this.delete().catch((err) => { if (!(err instanceof NotFoundError)) throw err })
   }
 }
 

@@ -28,7 +28,7 @@ pub struct NativeMount {
     pub options: Option<Vec<String>>,
 }
 
-/// API.md's ContainerOptions, with `env` already a list and capabilities split (index.js shapes them).
+/// the README's ContainerOptions, with `env` already a list and capabilities split (index.js shapes them).
 #[napi(object)]
 pub struct NativeContainerOptions {
     pub image: String,

@@ -29,3 +29,9 @@ pub fn to_napi(e: core::Error) -> napi::Error {
     debug_assert!(payload.to_string().starts_with(MARKER));
     napi::Error::new(napi::Status::GenericFailure, payload.to_string())
 }
+
+/// Turns the core's debug lines on (lib/addon.js, when util.debuglog says NODE_DEBUG names us).
+#[napi]
+pub fn set_debug(on: bool) {
+    core::debug::set_enabled(on);
+}

@@ -1,4 +1,4 @@
-//! Parsing of the daemon address forms API.md accepts.
+//! Parsing of the daemon address forms the README accepts (Connecting).
 
 use super::error::{Error, Result};
 use std::path::PathBuf;

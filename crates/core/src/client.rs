@@ -290,12 +290,22 @@ impl Client {
                 .map(tonic::Response::into_inner)
                 .map_err(|status| Error::from_status(what, address, &status))
         };
-        cancel
+        let started = crate::debug::enabled().then(std::time::Instant::now);
+        let result = cancel
             .run(
                 what,
                 with_deadline(timeout, call, || Error::deadline(what, address, timeout.map_or(0, |t| t.as_millis()))),
             )
-            .await
+            .await;
+        if let Some(started) = started {
+            let status = result.as_ref().map_or_else(|e| e.code.name(), |_| "OK");
+            crate::debug::line(format_args!(
+                "rpc {what} namespace={} {:.1}ms {status}",
+                self.namespace,
+                started.elapsed().as_secs_f64() * 1000.0
+            ));
+        }
+        result
     }
 }
 

@@ -1,10 +1,10 @@
 //! The one place where failures are classified. Every gRPC status, transport failure and argument
-//! check becomes an [`Error`] with a [`Code`] from API.md; the binding layer turns it into the
+//! check becomes an [`Error`] with a [`Code`] from the README's Errors section; the binding layer turns it into the
 //! matching JS error class without looking at it again.
 
 use std::fmt;
 
-/// The error codes of API.md; the discriminants are the gRPC status code numbers.
+/// The error codes of the README's Errors section; the discriminants are the gRPC status code numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
     Cancelled = 1,

@@ -10,6 +10,7 @@ pub mod connection;
 pub mod containers;
 pub mod content;
 pub mod credentials;
+pub mod debug;
 pub mod digest;
 pub mod error;
 pub mod event_types;

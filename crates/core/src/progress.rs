@@ -1,4 +1,4 @@
-//! Pull progress as API.md's `PullProgress`: a report per state change, byte updates at least
+//! Pull progress as the README's `PullProgress`: a report per state change, byte updates at least
 //! every 1 MiB or 100 ms, `downloaded_bytes` never going back.
 
 use std::sync::{Arc, Mutex};

@@ -411,7 +411,7 @@ impl Registry {
             Some(value) => request.header(AUTHORIZATION, value.clone()),
             None => request,
         };
-        request.send().await.map_err(|e| Error::from_http(what, &self.host, &e))
+        send_logged(request).await.map_err(|e| Error::from_http(what, &self.host, &e))
     }
 
     async fn status_error(&self, what: &str, response: Response) -> Error {
@@ -521,7 +521,7 @@ impl Registry {
                 })
             })
             .unwrap_or_else(|| realm.clone());
-        let response = request.send().await.map_err(|e| Error::from_http(what, &token_host, &e))?;
+        let response = send_logged(request).await.map_err(|e| Error::from_http(what, &token_host, &e))?;
         if !response.status().is_success() {
             let status = response.status().as_u16();
             let body = read_capped(response, MAX_SMALL_BODY_BYTES).await.map(|(b, _)| b).unwrap_or_default();
@@ -603,6 +603,28 @@ impl Challenge {
         }
         Challenge { scheme: scheme.to_ascii_lowercase(), params }
     }
+}
+
+/// Sends, with a debug line (method, URL without credentials or query, status, duration) when
+/// NODE_DEBUG asks for one.
+async fn send_logged(request: RequestBuilder) -> std::result::Result<Response, reqwest::Error> {
+    if !crate::debug::enabled() {
+        return request.send().await;
+    }
+    let (client, request) = request.build_split();
+    let request = request?;
+    let (method, url) = (request.method().clone(), crate::debug::url(request.url()));
+    let started = std::time::Instant::now();
+    let result = client.execute(request).await;
+    let status = match &result {
+        Ok(response) => response.status().as_u16().to_string(),
+        Err(e) if e.is_timeout() => "timed out".to_string(),
+        Err(e) if e.is_connect() => "connect failed".to_string(),
+        Err(_) => "failed".to_string(),
+    };
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    crate::debug::line(format_args!("registry {method} {url} {status} {ms:.1}ms"));
+    result
 }
 
 #[cfg(test)]

@@ -84,7 +84,7 @@ pub fn needs_files(spec: &str) -> bool {
     !spec.is_empty() && spec.split(':').any(|part| !is_numeric(part))
 }
 
-/// The user spec of API.md: "uid", "uid:gid", "name", "name:group", "uid:group", "name:gid".
+/// The user spec the README describes: "uid", "uid:gid", "name", "name:group", "uid:group", "name:gid".
 /// "" is root. Supplementary groups are those in /etc/group listing the user's name as a member.
 pub fn resolve_user(spec: &str, passwd: Option<&[u8]>, group: Option<&[u8]>) -> Result<ResolvedUser> {
     let groups = group.map(parse_group);

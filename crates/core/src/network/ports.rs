@@ -1,4 +1,4 @@
-//! Published ports: the string and object forms of API.md, and the check that a host port is free.
+//! Published ports: the string and object forms the README describes, and the check that a host port is free.
 
 use crate::error::{Code, Error, Result};
 use serde::{Deserialize, Serialize};
