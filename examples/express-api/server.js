@@ -8,7 +8,7 @@
 
 const express = require('express')
 const { Service } = require('../web/service.js')
-const { HttpError, errorResponse, checkRequest, openSse, listen, runStandalone, PUBLIC } = require('../web/http.js')
+const { HttpError, errorResponse, checkRequest, openSse, sendArchive, listen, runStandalone, PUBLIC } = require('../web/http.js')
 
 /**
  * Resolves with { url, loginUrl, token, close() } (examples/web/http.js listen()). `registry` and
@@ -30,7 +30,7 @@ async function createServer({ address, registry, images, logDir, allowMounts, al
   // A streaming route: the service calls open() once it has something to stream.
   const stream = (fn) => (req, res) => fn(req, () => openSse(res))
 
-  api.use((req, res, next) => { checkRequest(req.method, req.headers); next() })
+  api.use((req, res, next) => { checkRequest(req.method, req.headers, req.path); next() })
   api.use(express.json({ limit: '1mb' }))
 
   api.get('/info', route(() => service.info()))
@@ -43,6 +43,12 @@ async function createServer({ address, registry, images, logDir, allowMounts, al
   api.get('/namespaces/:ns/images', route(({ params: p }) => service.listImages(p.ns)))
   api.post('/namespaces/:ns/images', route(({ params: p, body }) => service.pull(p.ns, body), 201))
   api.delete('/namespaces/:ns/images/:name', route(({ params: p }) => service.deleteImage(p.ns, p.name)))
+  api.get('/namespaces/:ns/export', async (req, res) => sendArchive(res, await service.exportImages(req.params.ns, req.query.name)))
+  // The archive upload is the raw request stream (express.json() leaves non-JSON bodies unread).
+  api.post('/namespaces/:ns/import', route((req) => service.importImages(req.params.ns, req), 201))
+  api.post('/namespaces/:ns/pushes', route(({ params: p, body }) => service.startPush(p.ns, body), 202))
+  api.get('/pushes/:id/events', stream(({ params: p }, open) => service.pullEvents(p.id, open)))
+  api.delete('/pushes/:id', route(({ params: p }) => service.cancelPull(p.id)))
   api.get('/namespaces/:ns/pulls', route(({ params: p }) => service.listPulls(p.ns)))
   api.post('/namespaces/:ns/pulls', route(({ params: p, body }) => service.startPull(p.ns, body), 202))
   api.get('/pulls/:id/events', stream(({ params: p }, open) => service.pullEvents(p.id, open)))
@@ -51,6 +57,8 @@ async function createServer({ address, registry, images, logDir, allowMounts, al
   api.get('/namespaces/:ns/containers', route(({ params: p }) => service.listContainers(p.ns)))
   api.post('/namespaces/:ns/containers', route(({ params: p, body }) => service.createContainer(p.ns, body), 201))
   api.delete('/namespaces/:ns/containers/:id', route(({ params: p }) => service.deleteContainer(p.ns, p.id)))
+  api.post('/namespaces/:ns/containers/:id/commit', route(({ params: p, body }) => service.commit(p.ns, p.id, body), 201))
+  api.get('/namespaces/:ns/containers/:id/stats', stream(({ params: p }, open) => service.stats(p.ns, p.id, open)))
   api.get('/namespaces/:ns/containers/:id/logs', stream((req, open) => service.logs(req.params.ns, req.params.id, req.get('last-event-id'), open)))
 
   api.post('/namespaces/:ns/containers/:id/task/start', route(({ params: p }) => service.startTask(p.ns, p.id), 201))
@@ -59,6 +67,7 @@ async function createServer({ address, registry, images, logDir, allowMounts, al
   api.post('/namespaces/:ns/containers/:id/task/pause', route(({ params: p }) => service.pauseTask(p.ns, p.id)))
   api.post('/namespaces/:ns/containers/:id/task/resume', route(({ params: p }) => service.resumeTask(p.ns, p.id)))
   api.post('/namespaces/:ns/containers/:id/task/exec', route(({ params: p, body }) => service.exec(p.ns, p.id, body)))
+  api.post('/namespaces/:ns/containers/:id/task/update', route(({ params: p, body }) => service.updateTask(p.ns, p.id, body)))
   api.delete('/namespaces/:ns/containers/:id/task', route(({ params: p }) => service.deleteTask(p.ns, p.id)))
 
   api.get('/namespaces/:ns/events', stream(({ params: p }, open) => service.events(p.ns, open)))

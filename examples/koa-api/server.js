@@ -10,7 +10,8 @@
 const Koa = require('koa')
 const { Router } = require('@koa/router')
 const { Service } = require('../web/service.js')
-const { HttpError, errorResponse, checkRequest, readJson, openSse, staticFile, listen, runStandalone } = require('../web/http.js')
+const { HttpError, errorResponse, checkRequest, readJson, openSse, sendArchive, staticFile, listen, runStandalone } = require('../web/http.js')
+const { isImport } = require('../web/access.js')
 
 /**
  * Resolves with { url, loginUrl, token, close() } (examples/web/http.js listen()). `registry` and
@@ -45,8 +46,9 @@ async function createServer({ address, registry, images, logDir, allowMounts, al
   })
 
   api.use(async (ctx, next) => {
-    checkRequest(ctx.method, ctx.headers)
-    if (ctx.method === 'POST') ctx.request.body = await readJson(ctx.req)
+    checkRequest(ctx.method, ctx.headers, ctx.path.slice('/api'.length))
+    // An archive upload stays a stream (service.importImages reads it); other POSTs are JSON.
+    if (ctx.method === 'POST' && !isImport(ctx.method, ctx.path)) ctx.request.body = await readJson(ctx.req)
     await next()
   })
 
@@ -61,6 +63,15 @@ async function createServer({ address, registry, images, logDir, allowMounts, al
     .get('/namespaces/:ns/images', route(({ params: p }) => service.listImages(p.ns)))
     .post('/namespaces/:ns/images', route(({ params: p, request }) => service.pull(p.ns, request.body), 201))
     .delete('/namespaces/:ns/images/:name', route(({ params: p }) => service.deleteImage(p.ns, p.name)))
+    .get('/namespaces/:ns/export', async (ctx) => {
+      const archive = await service.exportImages(ctx.params.ns, ctx.query.name)
+      ctx.respond = false // the raw response streams the archive
+      sendArchive(ctx.res, archive)
+    })
+    .post('/namespaces/:ns/import', route(({ params: p, req }) => service.importImages(p.ns, req), 201))
+    .post('/namespaces/:ns/pushes', route(({ params: p, request }) => service.startPush(p.ns, request.body), 202))
+    .get('/pushes/:id/events', stream(({ params: p }, open) => service.pullEvents(p.id, open)))
+    .delete('/pushes/:id', route(({ params: p }) => service.cancelPull(p.id)))
     .get('/namespaces/:ns/pulls', route(({ params: p }) => service.listPulls(p.ns)))
     .post('/namespaces/:ns/pulls', route(({ params: p, request }) => service.startPull(p.ns, request.body), 202))
     .get('/pulls/:id/events', stream(({ params: p }, open) => service.pullEvents(p.id, open)))
@@ -69,6 +80,8 @@ async function createServer({ address, registry, images, logDir, allowMounts, al
     .get('/namespaces/:ns/containers', route(({ params: p }) => service.listContainers(p.ns)))
     .post('/namespaces/:ns/containers', route(({ params: p, request }) => service.createContainer(p.ns, request.body), 201))
     .delete('/namespaces/:ns/containers/:id', route(({ params: p }) => service.deleteContainer(p.ns, p.id)))
+    .post('/namespaces/:ns/containers/:id/commit', route(({ params: p, request }) => service.commit(p.ns, p.id, request.body), 201))
+    .get('/namespaces/:ns/containers/:id/stats', stream(({ params: p }, open) => service.stats(p.ns, p.id, open)))
     .get('/namespaces/:ns/containers/:id/logs', stream((ctx, open) => service.logs(ctx.params.ns, ctx.params.id, ctx.get('last-event-id'), open)))
 
     .post('/namespaces/:ns/containers/:id/task/start', route(({ params: p }) => service.startTask(p.ns, p.id), 201))
@@ -77,6 +90,7 @@ async function createServer({ address, registry, images, logDir, allowMounts, al
     .post('/namespaces/:ns/containers/:id/task/pause', route(({ params: p }) => service.pauseTask(p.ns, p.id)))
     .post('/namespaces/:ns/containers/:id/task/resume', route(({ params: p }) => service.resumeTask(p.ns, p.id)))
     .post('/namespaces/:ns/containers/:id/task/exec', route(({ params: p, request }) => service.exec(p.ns, p.id, request.body)))
+    .post('/namespaces/:ns/containers/:id/task/update', route(({ params: p, request }) => service.updateTask(p.ns, p.id, request.body)))
     .delete('/namespaces/:ns/containers/:id/task', route(({ params: p }) => service.deleteTask(p.ns, p.id)))
 
     .get('/namespaces/:ns/events', stream(({ params: p }, open) => service.events(p.ns, open)))

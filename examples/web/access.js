@@ -8,13 +8,20 @@
 // - Every API route and event stream needs the token of this start, as `Authorization: Bearer`
 //   or in the cookie that opening `/?token=…` sets (EventSource cannot send headers).
 // - API request bodies carry a Content-Length of at most 1 MiB; a larger one is refused before
-//   it is read and the connection is closed.
+//   it is read and the connection is closed. One route takes more: an image archive uploaded to
+//   POST /api/namespaces/:ns/import may have up to 2 GiB (still with a Content-Length, and the token).
 // Only the UI's own files (public code, no data) are served without the token.
 
 const crypto = require('node:crypto')
 const os = require('node:os')
 
 const BODY_LIMIT = 1 << 20
+const IMPORT_LIMIT = 2 ** 31
+const IMPORT_ROUTE = /^\/api\/namespaces\/[^/]+\/import$/
+
+/** The largest body a request may carry: IMPORT_LIMIT for an archive upload, else BODY_LIMIT. */
+const isImport = (method, pathname) => method === 'POST' && IMPORT_ROUTE.test(pathname)
+const bodyLimit = (method, pathname) => (isImport(method, pathname) ? IMPORT_LIMIT : BODY_LIMIT)
 
 /** A fresh random token (256 bits). */
 const newToken = () => crypto.randomBytes(32).toString('base64url')
@@ -79,8 +86,12 @@ function createGuard({ token, address, port, publicPaths }) {
     if (req.headers['transfer-encoding'] !== undefined) {
       return refuse(res, 411, 'LENGTH_REQUIRED', 'a request body needs a Content-Length', { connection: 'close' })
     }
-    if (Number(req.headers['content-length'] ?? 0) > BODY_LIMIT) {
-      return refuse(res, 413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${BODY_LIMIT} bytes`, { connection: 'close' })
+    const limit = bodyLimit(req.method, url.pathname)
+    if (Number(req.headers['content-length'] ?? 0) > limit) {
+      return refuse(res, 413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${limit} bytes`, { connection: 'close' })
+    }
+    if (isImport(req.method, url.pathname) && req.headers['content-length'] === undefined) {
+      return refuse(res, 411, 'LENGTH_REQUIRED', 'an archive upload needs a Content-Length', { connection: 'close' })
     }
     return true
   }
@@ -104,4 +115,4 @@ function createGuard({ token, address, port, publicPaths }) {
   }
 }
 
-module.exports = { BODY_LIMIT, newToken, sameToken, allowedHosts, createGuard }
+module.exports = { BODY_LIMIT, IMPORT_LIMIT, isImport, bodyLimit, newToken, sameToken, allowedHosts, createGuard }

@@ -8,7 +8,7 @@ const http = require('node:http')
 const path = require('node:path')
 const { parseArgs } = require('node:util')
 const { ContainerdError, httpStatus } = require('../..')
-const { BODY_LIMIT, newToken, createGuard } = require('./access.js')
+const { BODY_LIMIT, isImport, newToken, createGuard } = require('./access.js')
 
 /** An error with an HTTP status of its own (bad JSON, wrong content type, unknown route). */
 class HttpError extends Error {
@@ -44,12 +44,19 @@ const hostOf = (url) => { try { return new URL(url).host } catch { return null }
  * Origin on cross-origin POSTs and DELETEs, so another web page cannot drive the API through the
  * user's browser), and a POST body must be JSON.
  */
-function checkRequest(method, headers) {
+function checkRequest(method, headers, pathname = '') {
   const origin = headers.origin
   if (origin !== undefined && hostOf(origin) !== headers.host) {
     throw new HttpError(403, `cross-origin requests are not allowed (origin ${origin})`)
   }
   const hasBody = Number(headers['content-length'] || 0) > 0 || headers['transfer-encoding'] !== undefined
+  if (isImport(method, `/api${pathname}`)) {
+    // An archive, not JSON (a form's multipart or a text type would be a cross-site "simple request").
+    if (!/^application\/(x-tar|gzip|x-gzip|octet-stream)\b/i.test(headers['content-type'] || '')) {
+      throw new HttpError(415, 'an archive upload must be application/x-tar, application/gzip or application/octet-stream')
+    }
+    return
+  }
   if (method === 'POST' && hasBody && !/^application\/json\b/i.test(headers['content-type'] || '')) {
     throw new HttpError(415, 'a request body must be JSON (Content-Type: application/json)')
   }
@@ -70,6 +77,21 @@ async function readJson(req, limit = BODY_LIMIT) {
   } catch (err) {
     throw new HttpError(400, `the request body is not valid JSON: ${err.message}`)
   }
+}
+
+/**
+ * Sends `stream` (an image archive) as a download; destroys it if the client goes away, and ends
+ * the response abruptly if it fails midway (the status is long sent: a cut archive is the sign).
+ */
+function sendArchive(res, { stream, filename }) {
+  res.writeHead(200, {
+    'content-type': 'application/x-tar',
+    'content-disposition': `attachment; filename="${filename.replace(/["\\]/g, '_')}"`,
+    'cache-control': 'no-store',
+  })
+  stream.on('error', (err) => { console.error('export:', err.message); res.destroy() })
+  res.on('close', () => stream.destroy())
+  stream.pipe(res)
 }
 
 /** Buffers (undecoded payloads) become a short note in JSON instead of a list of numbers. */
@@ -196,4 +218,4 @@ function runStandalone(createServer, framework) {
   })
 }
 
-module.exports = { HttpError, errorResponse, checkRequest, readJson, openSse, staticFile, listen, serverOptions, runStandalone, PUBLIC }
+module.exports = { sendArchive, HttpError, errorResponse, checkRequest, readJson, openSse, staticFile, listen, serverOptions, runStandalone, PUBLIC }

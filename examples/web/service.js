@@ -23,7 +23,9 @@ const PULL_RETENTION_MS = 5 * 60 * 1000
 // Bounds on what requests can make the server hold (past them: 429).
 const MAX_STREAMS = 64 // open event streams (each holds a connection and a file watch or subscription)
 const MAX_PULLS = 4 // pulls in progress
-const MAX_KEPT_PULLS = 256 // pulls remembered for late subscribers
+const MAX_KEPT_PULLS = 256 // pulls and pushes remembered for late subscribers
+const MAX_IMPORTS = 2 // archive uploads being imported
+const STATS_INTERVAL_MS = 1000 // one stats sample a second
 const STOP_TIMEOUT_MS = 10000 // stop: SIGTERM, then SIGKILL after this long
 const LOG_TAIL = 200 // records a log stream starts with
 // The container label where the server notes when it started each task (ms since the epoch, the
@@ -50,6 +52,7 @@ const CONTAINER_FIELDS = {
   capabilities: (x) => v.capabilities(x),
   mounts: (x) => v.mounts(x),
   labels: (x) => v.stringMap(x, 'labels'),
+  restart: (x) => v.restart(x),
 }
 
 /** Rejects fields a route does not know, so a typo is a 400 rather than silently ignored. */
@@ -129,6 +132,7 @@ class Service {
   #views = new Map()
   #pulls = new Map()
   #pulling = 0
+  #importing = 0
   #streams = 0
   /** container key (namespace/id) → Set of listeners told about each task this server starts. */
   #starts = new Map()
@@ -247,32 +251,53 @@ class Service {
   async startPull(namespace, body) {
     const [ref, options] = this.#pullArguments(body)
     const client = await this.client(namespace)
+    return this.#startJob(namespace, ref, 'pull', (onProgress, signal) => client.pull(ref, { ...options, signal, onProgress })
+      .then(async (image) => ({ ...await imageJson(image), platform: await platformOf(image) }))
+      .catch((err) => { throw registryError(err, ref, options.auth) }))
+  }
+
+  /**
+   * Pushes a stored image in the background (progress: pullEvents(id), as for a pull). The target
+   * must name its registry ('host[:port]/repo[:tag]'): an image is only ever sent where the user
+   * says, never to where its own name happens to point (docker.io for 'busybox').
+   */
+  async startPush(namespace, body) {
+    const b = only(body, ['name', 'target', 'auth'])
+    const name = v.imageRef(b.name, 'name')
+    const target = v.pushTarget(b.target)
+    const auth = v.auth(b.auth)
+    const client = await this.client(namespace)
+    await client.getImage(name) // 404 now rather than as an error event
+    return this.#startJob(namespace, target, 'push', (onProgress, signal) => client.push(name, withoutUndefined({ target, auth, signal, onProgress }))
+      .then((pushed) => ({ name, target, ...pushed }))
+      .catch((err) => { throw registryError(err, target, auth) }))
+  }
+
+  /** A background job (pull or push) counted against MAX_PULLS; `run(onProgress, signal)` resolves with the `done` data. */
+  async #startJob(namespace, ref, kind, run) {
     // Checked here too, so that a 429 is the answer rather than an error event later.
-    if (this.#pulling >= MAX_PULLS) throw new ResourceExhaustedError(`${MAX_PULLS} pulls are in progress already`)
+    if (this.#pulling >= MAX_PULLS) throw new ResourceExhaustedError(`${MAX_PULLS} pulls and pushes are in progress already`)
     if (this.#pulls.size >= MAX_KEPT_PULLS) {
       const oldest = [...this.#pulls.values()].find((p) => p.final)
       if (oldest) this.#pulls.delete(oldest.id)
     }
     const pull = {
-      id: crypto.randomUUID(), namespace, ref, startedAt: new Date(), progress: null, final: null,
+      id: crypto.randomUUID(), kind, namespace, ref, startedAt: new Date(), progress: null, final: null,
       controller: new AbortController(), listeners: new Set(),
     }
     const emit = (event, data) => { for (const listener of pull.listeners) listener(event, data) }
     this.#pulls.set(pull.id, pull)
-    this.#bounded(() => client.pull(ref, {
-      ...options,
-      signal: pull.controller.signal,
-      onProgress: (progress) => { pull.progress = progress; emit('progress', progress) },
-    })).then(async (image) => ['done', { ...await imageJson(image), platform: await platformOf(image) }], (err) => {
-      if (err instanceof CancelledError && pull.controller.signal.aborted) return ['cancelled', { ref }]
-      const { status, body } = errorResponse(registryError(err, ref, options.auth))
-      return ['error', { status, ...body }]
-    }).then((final) => {
-      pull.final = final
-      emit(...final)
-      setTimeout(() => this.#pulls.delete(pull.id), PULL_RETENTION_MS).unref()
-    })
-    return { id: pull.id, namespace, ref }
+    this.#bounded(() => run((progress) => { pull.progress = progress; emit('progress', progress) }, pull.controller.signal))
+      .then((done) => ['done', done], (err) => {
+        if (err instanceof CancelledError && pull.controller.signal.aborted) return ['cancelled', { ref }]
+        const { status, body } = errorResponse(err)
+        return ['error', { status, ...body }]
+      }).then((final) => {
+        pull.final = final
+        emit(...final)
+        setTimeout(() => this.#pulls.delete(pull.id), PULL_RETENTION_MS).unref()
+      })
+    return { id: pull.id, namespace, ref, kind }
   }
 
   #pull(id) {
@@ -285,7 +310,7 @@ class Service {
   async listPulls(namespace) {
     v.identifier(namespace, 'namespace')
     return [...this.#pulls.values()].filter((p) => p.namespace === namespace).reverse().map((p) => ({
-      id: p.id, ref: p.ref, startedAt: p.startedAt, state: p.final ? p.final[0] : 'running',
+      id: p.id, kind: p.kind, ref: p.ref, startedAt: p.startedAt, state: p.final ? p.final[0] : 'running',
     }))
   }
 
@@ -313,6 +338,39 @@ class Service {
 
   async deleteImage(namespace, name) {
     await (await this.client(namespace)).deleteImage(v.imageRef(name, 'name'))
+  }
+
+  /**
+   * One archive of the named images (an OCI layout that `docker load` reads too), streamed:
+   * resolves with { stream, filename } once the client has found every image (404 before any byte).
+   */
+  async exportImages(namespace, names) {
+    const list = v.strings(Array.isArray(names) ? names : names === undefined ? undefined : [names], 'name', { optional: false, nonEmpty: true, max: 64 })
+    list.forEach((n, i) => v.imageRef(n, `name[${i}]`))
+    const stream = await (await this.client(namespace)).exportImages(list)
+    const base = list.length === 1 ? list[0].replace(/^.*\//, '').replace(/[^\w.-]+/g, '_') : `${namespace}-images`
+    return { stream, filename: `${base}.tar` }
+  }
+
+  /**
+   * Imports an archive streamed as the request body (`req`, a Readable of at most IMPORT_LIMIT bytes,
+   * which access.js checked against its Content-Length); the images it names are recorded in
+   * `namespace`. Resolves with the images.
+   */
+  async importImages(namespace, req) {
+    const client = await this.client(namespace)
+    if (this.#importing >= MAX_IMPORTS) throw new ResourceExhaustedError(`${MAX_IMPORTS} imports are in progress already`)
+    this.#importing++
+    const controller = new AbortController()
+    const abort = () => { if (!req.complete) controller.abort() }
+    req.once('close', abort)
+    try {
+      const images = await client.importImages(req, { signal: controller.signal })
+      return Promise.all(images.map(imageJson))
+    } finally {
+      req.off('close', abort)
+      this.#importing--
+    }
   }
 
   // ---------- containers ----------
@@ -364,6 +422,15 @@ class Service {
     }
     await container.delete()
     fs.rm(logPath(this.logDir, namespace, id), { force: true }, () => {})
+  }
+
+  /** Commits the container's filesystem (its running task paused meanwhile) to a new image `name`. */
+  async commit(namespace, id, body) {
+    const b = only(body, ['name', 'message'])
+    const name = v.imageRef(b.name, 'name')
+    const message = v.string(b.message, 'message', { max: 1024, optional: true })
+    const container = await this.#container(namespace, id)
+    return imageJson(await container.commit(name, withoutUndefined({ message })))
   }
 
   async #container(namespace, id) {
@@ -430,6 +497,14 @@ class Service {
 
   async resumeTask(namespace, id) {
     await (await this.#task(namespace, id)).resume()
+  }
+
+  /** New cgroup limits for the running task: { memoryLimitBytes } (a stopped one: 409). */
+  async updateTask(namespace, id, body) {
+    const b = only(body, ['memoryLimitBytes'])
+    const memoryLimitBytes = v.memoryLimit(b.memoryLimitBytes)
+    await (await this.#task(namespace, id)).update({ memoryLimitBytes })
+    return { memoryLimitBytes }
   }
 
   /** A live task is a 409 (FailedPrecondition from the daemon). */
@@ -526,6 +601,26 @@ class Service {
         const listeners = this.#starts.get(key)
         listeners?.delete(listener)
         if (listeners?.size === 0) this.#starts.delete(key)
+        sse.end()
+      }
+    })()
+  }
+
+  /**
+   * Streams the task's `stats` (TaskStats, a sample a second) until it exits (then `end`) or the
+   * client goes away; counted against MAX_STREAMS like every stream.
+   */
+  async stats(namespace, id, open) {
+    const task = await this.#task(namespace, id)
+    const sse = this.#openStream(open)
+    if (sse.signal.aborted) return
+    ;(async () => {
+      try {
+        for await (const s of task.stats({ intervalMs: STATS_INTERVAL_MS, signal: sse.signal })) await sse.send('stats', s)
+        await sse.send('end', {})
+      } catch (err) {
+        if (!sse.signal.aborted && !(err instanceof CancelledError)) await sse.send('error', errorResponse(err).body.error)
+      } finally {
         sse.end()
       }
     })()

@@ -146,4 +146,30 @@ function auth(value) {
   return { username: string(value.username, 'auth.username', { max: 256 }), password: string(value.password, 'auth.password') }
 }
 
-module.exports = { identifier, body, string, boolean, strings, stringMap, imageRef, env, mounts, capabilities, network, ports, dns, signal, auth }
+/** A restart policy the UI offers: 'no', 'always' or 'unless-stopped'. */
+const RESTART = ['no', 'always', 'unless-stopped']
+function restart(value) {
+  if (value === undefined) return undefined
+  if (!RESTART.includes(value)) throw bad(`restart must be one of ${RESTART.map((r) => `'${r}'`).join(', ')}, got ${JSON.stringify(value)}`)
+  return value
+}
+
+/** Where a push goes: a reference that names its registry host ('host[:port]/repo[:tag]'). */
+function pushTarget(value) {
+  imageRef(value, 'target')
+  const first = value.split('/')[0]
+  if (!value.includes('/') || !/[.:]|^localhost$/.test(first)) {
+    throw bad(`target must name its registry, like '127.0.0.1:5000/app:1' or 'registry.example.com/team/app:1', got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+/** A memory limit in bytes: an integer from 4 MiB to 1 TiB. */
+function memoryLimit(value) {
+  if (!Number.isSafeInteger(value) || value < 4 * 2 ** 20 || value > 2 ** 40) {
+    throw bad(`memoryLimitBytes must be an integer from ${4 * 2 ** 20} (4 MiB) to ${2 ** 40} (1 TiB), got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+module.exports = { identifier, body, string, boolean, strings, stringMap, imageRef, env, mounts, capabilities, network, ports, dns, signal, auth, restart, pushTarget, memoryLimit }
