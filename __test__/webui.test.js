@@ -899,14 +899,23 @@ test('browser: pull with a progress bar to 100%, create and start a container, s
     await page.fill('#create-id', id)
     await page.fill('#create-image', sb.images.busybox)
     await page.fill('#create-args', 'sh -c "echo hello from the browser; sleep 300"')
+    await page.selectOption('#create-restart', 'unless-stopped')
     await page.click('#create-form button[type=submit]')
     const row = page.locator(`#containers tr[data-id="${id}"]`)
     await row.waitFor()
+    const made = (await api('GET', `/namespaces/${ns}/containers`)).body.find((c) => c.id === id)
+    assert.ok(Object.entries(made.labels).some(([k, value]) => /restart/.test(k) && value === 'unless-stopped'), JSON.stringify(made.labels))
     await row.locator('button[data-action=start]').click()
     await page.locator(`#containers tr[data-id="${id}"][data-state="running"]`).waitFor()
     await page.waitForFunction(() => document.querySelector('#log').textContent.includes('hello from the browser'))
     await page.locator('#events .event', { hasText: '/tasks/start' }).waitFor()
     assert.equal(new URL(page.url()).searchParams.get('log'), id) // the shown log is in the address
+    // The shown container's stats (sparklines) and its memory limit editor.
+    await page.waitForFunction(() => /%$/.test(document.querySelector('#cpu-value').textContent))
+    await page.fill('#memory-mib', '48')
+    await page.click('#memory-form button[type=submit]')
+    await page.waitForFunction(() => /of 48(\.0)? MiB/.test(document.querySelector('#mem-value').textContent), null, { timeout: 10000 })
+    assert.equal(fs.readFileSync(`/sys/fs/cgroup/memory/${ns}/${id}/memory.limit_in_bytes`, 'utf8').trim(), String(48 << 20))
     assert.equal(new URL(page.url()).searchParams.get('ns'), ns)
 
     // Focus stays on a row's button across a refresh (the rows are updated in place): a container

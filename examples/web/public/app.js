@@ -53,6 +53,7 @@ const state = {
   containers: [],
   logFor: params.get('log') || null, // container id whose log is shown
   logSource: null,
+  statsSource: null, // the shown container's stats stream
   eventSource: null,
   pulls: new Map(), // pull id → its card
 }
@@ -297,6 +298,7 @@ function renderImages() {
     h('td', { class: 'muted', title: new Date(img.createdAt).toLocaleString() }, ago(img.createdAt)),
     h('td', { class: 'row-actions' },
       h('button', { class: 'btn small', type: 'button', dataset: { action: 'use', key: 'use' }, 'aria-label': `Use ${img.name} in the container form` }, 'Use'),
+      h('a', { class: 'btn small', dataset: { key: 'export' }, href: `/api${nsPath(`/export?name=${encodeURIComponent(img.name)}`)}`, download: '', 'aria-label': `Export ${img.name} as an archive` }, 'Export'),
       h('button', { class: 'btn small danger', type: 'button', dataset: { action: 'delete', key: 'delete' }, 'aria-label': `Delete image ${img.name}` }, 'Delete')),
   ))
   morphChildren($('#images tbody'), rows)
@@ -345,6 +347,34 @@ $('#pull-form').addEventListener('submit', (e) => {
   }, $('#pull-error'))
 })
 
+// Push: the target names its registry; progress in a card like a pull's.
+$('#push-form').addEventListener('submit', (e) => {
+  e.preventDefault()
+  const body = { name: $('#push-name').value.trim(), target: $('#push-target').value.trim() }
+  const username = $('#push-user').value
+  const password = $('#push-password').value
+  if (username || password) body.auth = { username, password }
+  busy(e.submitter, async () => {
+    const { id } = await api('POST', nsPath('/pushes'), body)
+    followPull(id, body.target, 'push')
+  }, $('#pull-error'), 'not pushed: ')
+})
+
+// Import: the file is the request body, streamed by the browser (no JSON around it).
+$('#import-form').addEventListener('submit', (e) => {
+  e.preventDefault()
+  const file = $('#import-file').files[0]
+  if (!file) return
+  busy(e.submitter, async () => {
+    const res = await fetch(`/api${nsPath('/import')}`, { method: 'POST', headers: { 'content-type': /gz$/.test(file.name) ? 'application/gzip' : 'application/x-tar' }, body: file })
+    const data = await res.json().catch(() => null)
+    if (!res.ok) throw new ApiError(res.status, data?.error?.code ?? 'HTTP_' + res.status, data?.error?.message ?? res.statusText)
+    toast(`imported ${data.map((i) => i.name).join(', ')}`, 'ok')
+    $('#import-form').reset()
+    await refreshImages()
+  }, $('#pull-error'), 'not imported: ')
+})
+
 function bar(kind, label) {
   const fill = h('div', { class: 'fill' })
   const el = h('div', { class: `bar ${kind}`, role: 'progressbar', 'aria-label': label, 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': '0' }, fill)
@@ -366,7 +396,7 @@ async function loadPulls() {
   try {
     const pulls = await api('GET', nsPath('/pulls'))
     if (ns !== state.namespace) return
-    for (const p of pulls.reverse()) followPull(p.id, p.ref)
+    for (const p of pulls.reverse()) followPull(p.id, p.ref, p.kind)
   } catch (err) {
     showError($('#pull-error'), err)
   }
@@ -376,19 +406,20 @@ async function loadPulls() {
  * A card with an overall bar and a bar per layer, fed by the pull's event stream: Cancel while it
  * runs (it ends cancelled, leaving nothing), Dismiss once it ended (the server forgets it).
  */
-function followPull(id, ref) {
+function followPull(id, ref, kind = 'pull') {
   if (state.pulls.has(id)) return
-  const total = bar('total', `Pull of ${ref}`)
+  const what = kind === 'push' ? 'push' : 'pull'
+  const total = bar('total', `${what === 'push' ? 'Push' : 'Pull'} of ${ref}`)
   const label = h('span', { class: 'pull-status' }, 'resolving…')
   const percent = h('span', { class: 'pull-percent' }, '0%')
   const layers = h('div', { class: 'layers' })
-  const action = h('button', { class: 'btn small', type: 'button', 'aria-label': `Cancel the pull of ${ref}` }, 'Cancel')
+  const action = h('button', { class: 'btn small', type: 'button', 'aria-label': `Cancel the ${what} of ${ref}` }, 'Cancel')
   const card = h('div', { class: 'pull', dataset: { ref, id, state: 'running' } },
     h('div', { class: 'pull-head' }, h('span', { class: 'mono strong ref' }, imageName(ref)), label, percent, action),
     total, layers)
   $('#pulls').prepend(card)
   const layerBars = new Map()
-  const source = new EventSource(`/api/pulls/${encodeURIComponent(id)}/events`)
+  const source = new EventSource(`/api/${what}s/${encodeURIComponent(id)}/events`)
   card.detach = () => { source.close(); card.remove() }
   state.pulls.set(id, card)
   const finish = (cardState, text) => {
@@ -396,14 +427,14 @@ function followPull(id, ref) {
     card.dataset.state = cardState
     label.textContent = text
     action.textContent = 'Dismiss'
-    action.setAttribute('aria-label', `Dismiss the pull of ${ref}`)
+    action.setAttribute('aria-label', `Dismiss the ${what} of ${ref}`)
   }
   action.addEventListener('click', () => busy(action, async () => {
     if (card.dataset.state === 'running') {
       action.textContent = 'Cancelling…'
-      await api('DELETE', `/pulls/${encodeURIComponent(id)}`)
+      await api('DELETE', `/${what}s/${encodeURIComponent(id)}`)
     } else {
-      await api('DELETE', `/pulls/${encodeURIComponent(id)}`).catch(() => {}) // already forgotten: fine
+      await api('DELETE', `/${what}s/${encodeURIComponent(id)}`).catch(() => {}) // already forgotten: fine
       card.detach()
       state.pulls.delete(id)
     }
@@ -411,19 +442,20 @@ function followPull(id, ref) {
 
   source.addEventListener('progress', (e) => {
     const p = JSON.parse(e.data)
-    const pct = p.phase === 'done' ? 100 : p.totalBytes ? (100 * p.downloadedBytes) / p.totalBytes : 0
+    const moved = p.downloadedBytes ?? p.uploadedBytes // a pull's or a push's
+    const pct = p.phase === 'done' ? 100 : p.totalBytes ? (100 * moved) / p.totalBytes : 0
     total.set(pct)
     percent.textContent = `${Math.floor(pct)}%`
-    label.textContent = `${p.phase} · ${bytes(p.downloadedBytes)} of ${bytes(p.totalBytes)}`
-    for (const layer of p.layers) {
+    label.textContent = `${p.phase} · ${bytes(moved)} of ${bytes(p.totalBytes)}`
+    for (const layer of p.layers ?? p.blobs) {
       let row = layerBars.get(layer.digest)
       if (!row) {
         row = { bar: bar('layer-bar', `Layer ${shortDigest(layer.digest)}`), text: h('span', { class: 'layer-text' }) }
         layerBars.set(layer.digest, row)
         layers.append(h('div', { class: 'layer' }, h('span', { class: 'mono muted', title: layer.digest }, shortDigest(layer.digest)), row.bar, row.text))
       }
-      const done = ['exists', 'downloaded', 'unpacking', 'unpacked'].includes(layer.status)
-      row.bar.set(done ? 100 : layer.size ? (100 * layer.downloaded) / layer.size : 0, layer.status)
+      const done = ['exists', 'downloaded', 'unpacking', 'unpacked', 'mounted', 'uploaded'].includes(layer.status)
+      row.bar.set(done ? 100 : layer.size ? (100 * (layer.downloaded ?? layer.uploaded)) / layer.size : 0, layer.status)
       row.text.textContent = `${layer.status} · ${bytes(layer.size)}`
     }
   })
@@ -431,6 +463,11 @@ function followPull(id, ref) {
     const image = JSON.parse(e.data)
     total.set(100, 'done')
     percent.textContent = '100%'
+    if (what === 'push') {
+      finish('done', `pushed · ${shortDigest(image.digest)}`)
+      setTimeout(() => { if (card.isConnected) card.classList.add('faded') }, 15000)
+      return
+    }
     finish('done', `pulled · ${bytes(image.size)}${image.platform ? ` · ${image.platform}` : ''}`)
     if (!$('#create-image').value) $('#create-image').value = image.name
     refreshImages()
@@ -583,6 +620,8 @@ $('#create-form').addEventListener('submit', async (e) => {
     const body = { id: $('#create-id').value.trim(), image: $('#create-image').value.trim() }
     const args = splitCommand($('#create-args').value)
     if (args.length) body.args = args
+    const restart = $('#create-restart').value
+    if (restart !== 'no') body.restart = restart
     const network = $('#create-network').value
     if (network !== 'none') body.network = network
     const ports = parsePorts($('#create-ports').value)
@@ -649,6 +688,7 @@ function showLog(id) {
   state.logSource = null
   state.logFor = id
   saveLocation()
+  showTaskTools(id)
   const log = $('#log')
   $('#exec-output').hidden = true
   $('#log-target').textContent = id ? `· ${id}` : ''
@@ -692,6 +732,65 @@ function showLog(id) {
   })
   renderContainers()
 }
+
+// ---------- the shown container: CPU and memory sparklines, memory limit, commit ----------
+
+const SPARK_POINTS = 60
+function drawSpark(svg, values, max) {
+  const top = Math.max(max, ...values, 1)
+  svg.querySelector('polyline').setAttribute('points',
+    values.map((x, i) => `${(i * 60) / (SPARK_POINTS - 1)},${(20 - (20 * x) / top).toFixed(2)}`).join(' '))
+}
+
+function showTaskTools(id) {
+  state.statsSource?.close()
+  state.statsSource = null
+  const tools = $('#task-tools')
+  tools.hidden = !id
+  if (!id) return
+  const cpu = []
+  const mem = []
+  $('#cpu-value').textContent = '—'
+  $('#mem-value').textContent = '—'
+  drawSpark($('#cpu-spark'), cpu, 100)
+  drawSpark($('#mem-spark'), mem, 1)
+  const source = new EventSource(`/api${nsPath(`/containers/${encodeURIComponent(id)}/stats`)}`)
+  state.statsSource = source
+  source.addEventListener('stats', (e) => {
+    const s = JSON.parse(e.data)
+    cpu.push(s.cpuPercent)
+    mem.push(s.memoryBytes)
+    if (cpu.length > SPARK_POINTS) { cpu.shift(); mem.shift() }
+    $('#cpu-value').textContent = `${s.cpuPercent.toFixed(1)}%`
+    $('#mem-value').textContent = `${bytes(s.memoryBytes)}${s.memoryLimitBytes ? ` of ${bytes(s.memoryLimitBytes)}` : ''}`
+    drawSpark($('#cpu-spark'), cpu, 100)
+    drawSpark($('#mem-spark'), mem, s.memoryLimitBytes ?? 1)
+  })
+  // No task (404) or it ended: stop asking; selecting the container again restarts it.
+  source.addEventListener('end', () => source.close())
+  source.addEventListener('error', () => source.close())
+}
+
+$('#memory-form').addEventListener('submit', (e) => {
+  e.preventDefault()
+  const id = state.logFor
+  const mib = Number($('#memory-mib').value)
+  busy(e.submitter, async () => {
+    await api('POST', nsPath(`/containers/${encodeURIComponent(id)}/task/update`), { memoryLimitBytes: Math.round(mib * 1048576) })
+    toast(`${id}: memory limit ${mib} MiB`, 'ok')
+  })
+})
+
+$('#commit-form').addEventListener('submit', (e) => {
+  e.preventDefault()
+  const id = state.logFor
+  const name = $('#commit-name').value.trim()
+  busy(e.submitter, async () => {
+    const image = await api('POST', nsPath(`/containers/${encodeURIComponent(id)}/commit`), { name })
+    toast(`committed ${id} as ${image.name}`, 'ok')
+    await refreshImages()
+  })
+})
 
 $('#log-clear').addEventListener('click', () => { if (state.logFor) $('#log').replaceChildren() })
 
