@@ -474,6 +474,10 @@ class Service {
     if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 300000) {
       throw new InvalidArgumentError(`timeoutMs must be an integer from 0 to 300000, got ${JSON.stringify(b.timeoutMs)}`)
     }
+    // A stop from the UI is for good, like `docker stop`: a restart policy would bring it back.
+    const container = await this.#container(namespace, id)
+    const policy = container.labels['containerd-napi/restart']
+    if (policy && policy !== 'no') await container.update({ restart: 'no' })
     const task = await this.#task(namespace, id)
     const exited = task.wait()
     exited.catch(() => {})
