@@ -4,7 +4,7 @@
 // through child_process.execFile), the Go client (`ctr images pull`, `ctr run --rm`) and a raw
 // tonic floor in Rust (bench/rust-floor). See BENCHMARKS.md.
 //
-//   npm run bench [-- --quick] [-- --only rpc,pull,run,concurrency,memory,network]
+//   npm run bench [-- --quick] [-- --only rpc,pull,run,concurrency,memory,network,images,debug]
 //
 // Starts its own sandbox (scripts/sandbox.js, name "bench") and always stops it again, prints
 // markdown tables and writes everything to bench/results.json. Container networks live in the
@@ -21,7 +21,7 @@ const { vendorDir, connectGrpc } = require('./lib/grpc.js')
 const { renderTables, evaluateTargets } = require('./lib/report.js')
 
 const REPO = path.resolve(__dirname, '..')
-const SECTIONS = ['rpc', 'pull', 'run', 'concurrency', 'memory', 'network']
+const SECTIONS = ['rpc', 'pull', 'run', 'concurrency', 'memory', 'network', 'images', 'debug']
 const SANDBOX_NAME = 'bench'
 const FLOOR_MANIFEST = path.join(__dirname, 'rust-floor/Cargo.toml')
 const FLOOR_BIN = path.join(REPO, 'target/release/containerd-napi-rust-floor')
@@ -198,6 +198,8 @@ async function main() {
       concurrency: () => require('./sections/concurrency.js').benchConcurrency(ctx),
       memory: () => require('./sections/memory.js').benchMemory(ctx),
       network: () => require('./sections/network.js').benchNetwork(ctx),
+      images: () => require('./sections/images.js').benchImages(ctx),
+      debug: () => require('./sections/debug.js').benchDebug(ctx),
     }
     for (const name of SECTIONS.filter(wants)) {
       const t = performance.now()

@@ -119,6 +119,39 @@ Within rounds, bridge ÷ none: ${ratio(n.ratio.withinRounds)} (median of the per
     `The published port served the fixture's page: ${n.portServed ? 'yes' : 'no'}. ${nerd}`
 }
 
+function imagesTable(im) {
+  if (!im) return null
+  const s = (ms) => num(ms / 1000)
+  const rows = []
+  const labels = { plain: 'plain registry (holds `large`: mounts possible)', basic: 'basic-auth registry (no large layers)' }
+  for (const [where, p] of Object.entries(im.push)) {
+    rows.push([`push to ${labels[where]}, fresh repo, median of ${p.rounds} (s)`, s(p.ours.median), s(p.ctr.median), s(p.skopeo.median),
+      `${ratio(p.ratio.oursOverCtr)} (${ratio(p.withinRounds.oursOverCtr)})`, `${ratio(p.ratio.oursOverSkopeo)} (${ratio(p.withinRounds.oursOverSkopeo)})`])
+    rows.push([`… mount POSTs / blob upload PUTs per push (registry log, median)`,
+      `${p.mounts.ours} / ${p.uploads.ours}`, `${p.mounts.ctr} / ${p.uploads.ctr}`, `${p.mounts.skopeo} / ${p.uploads.skopeo}`, '', ''])
+  }
+  const e = im.export
+  rows.push([`export to a file, median of ${im.rounds} (s)`, s(e.ours.median), s(e.ctr.median), '—',
+    `${ratio(e.ratio.oursOverCtr)} (${ratio(e.withinRounds.oursOverCtr)})`, '—'])
+  const i = im.import
+  rows.push([`import + unpack into a fresh namespace, median of ${im.rounds} (s)`, s(i.ours.median), s(i.ctr.median), '—',
+    `${ratio(i.ratio.oursOverCtr)} (${ratio(i.withinRounds.oursOverCtr)})`, '—'])
+  return markdownTable(['Images: ' + `${im.image.ref.replace(/^[^/]+\//, '')} (${num(im.image.totalBytes / 2 ** 20)} MiB)`,
+    'containerd-napi', 'ctr', 'skopeo copy (registry → registry)', 'napi ÷ ctr (within rounds)', 'napi ÷ skopeo (within rounds)'], rows)
+}
+
+function debugTable(d) {
+  if (!d) return null
+  const us = (x) => num(x)
+  const row = (label, key) => [label, us(d[key].medianUs.median), us(d[key].p99Us.median), us(d[key].cpuPerCallUs.median),
+    key === 'unset' ? '—' : ratio(key === 'other' ? d.ratio.otherOverUnset : d.ratio.onOverUnset),
+    key === 'unset' ? '—' : ratio(key === 'other' ? d.ratio.otherOverUnsetWithinRounds : d.ratio.onOverUnsetWithinRounds),
+    key === 'unset' ? '—' : ratio(key === 'other' ? d.ratio.otherOverUnsetCpu : d.ratio.onOverUnsetCpu)]
+  return markdownTable([`version(), ${d.rounds} fresh processes each (${d.calls} calls after ${d.warmup} warm-up)`, 'median (µs)', 'p99 (µs)',
+    'CPU per call (µs)', '÷ unset (median)', '÷ unset (within rounds)', 'CPU ÷ unset'],
+  [row('NODE_DEBUG unset', 'unset'), row('NODE_DEBUG=http (logging off)', 'other'), row('NODE_DEBUG=containerd-napi (on, stderr to a pipe)', 'on')])
+}
+
 /** [{ target, measured, met }] for the targets of the issue, for the sections that ran. */
 function evaluateTargets(results) {
   const out = []
@@ -189,6 +222,10 @@ function renderTables(results) {
   if (mem) parts.push(mem)
   const network = networkTable(results.network)
   if (network) parts.push(network)
+  const images = imagesTable(results.images)
+  if (images) parts.push(images)
+  const debug = debugTable(results.debug)
+  if (debug) parts.push(debug)
   if (results.targets?.length) {
     parts.push(markdownTable(['Target', 'Measured', 'Met?'], results.targets.map((t) => [t.target, t.measured, t.met ? 'yes' : '**no**'])))
   }
