@@ -4,9 +4,9 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { call } = require('./native.js')
+const { PullStream } = require('./pull-stream.js')
 const check = require('./check.js')
-const { abortError, InvalidArgumentError } = require('./errors.js')
+const { InvalidArgumentError } = require('./errors.js')
 
 const LOGGER = 'containerd-napi-logger'
 
@@ -43,51 +43,18 @@ function time(value, name) {
 }
 
 /** An async iterable of { time: Date, stream, line } (and `dropped` on a logger's drop notice). */
-class LogStream {
-  #open
-  #native
+class LogStream extends PullStream {
   #buffer = []
-  #closed = false
-  /** After the end, or after an error was thrown once: every next() is done. */
-  #ended = false
-  #signal
-  #onAbort
 
   /** @internal `open(handle)` resolves with the NativeLogStream; it runs on the first next(). */
   constructor(open, signal) {
-    this.#open = open
-    this.#signal = signal
-    if (signal) {
-      this.#onAbort = () => this.close()
-      signal.addEventListener('abort', this.#onAbort, { once: true })
-    }
+    super('logs', open, signal)
   }
 
   async next() {
     while (this.#buffer.length === 0) {
-      if (this.#ended) return { done: true, value: undefined }
-      if (this.#signal?.aborted) {
-        this.#end()
-        throw abortError('logs', this.#signal)
-      }
-      if (this.#closed) return { done: true, value: undefined }
-      let batch
-      try {
-        if (this.#native === undefined) {
-          this.#native = await call('logs', this.#signal, (h) => this.#open(h))
-          if (this.#closed) this.#native.close()
-        }
-        const native = this.#native
-        batch = await call('logs', undefined, () => native.next())
-      } catch (err) {
-        this.#end()
-        throw this.#signal?.aborted ? abortError('logs', this.#signal) : err
-      }
-      if (batch == null) {
-        this.#end()
-        if (this.#signal?.aborted) throw abortError('logs', this.#signal)
-        return { done: true, value: undefined }
-      }
+      const batch = await this.pull() // the native side hands over records in batches
+      if (batch == null) return { done: true, value: undefined }
       this.#buffer = batch
     }
     const r = this.#buffer.shift()
@@ -96,27 +63,9 @@ class LogStream {
     return { done: false, value: record }
   }
 
-  /** `break` in a for-await loop lands here. */
-  async return() {
-    this.close()
-    return { done: true, value: undefined }
-  }
-
-  [Symbol.asyncIterator]() {
-    return this
-  }
-
-  #end() {
-    this.#ended = true
-    this.close()
-  }
-
   close() {
-    if (this.#closed) return
-    this.#closed = true
     this.#buffer = []
-    if (this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort)
-    this.#native?.close()
+    super.close()
   }
 }
 

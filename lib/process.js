@@ -4,7 +4,8 @@
 
 const { call } = require('./native.js')
 const check = require('./check.js')
-const { abortError, InvalidArgumentError, NotFoundError } = require('./errors.js')
+const { InvalidArgumentError, NotFoundError } = require('./errors.js')
+const { PullStream } = require('./pull-stream.js')
 
 const exitStatus = (e) => ({ exitCode: e.exitCode, exitedAt: new Date(e.exitedAt) })
 
@@ -252,71 +253,17 @@ class Task extends Process {
 }
 
 /** Task.stats(): opened on the first next(). */
-class StatsStream {
-  #open
-  #native
-  #signal
-  #onAbort
-  #closed = false
-  #ended = false
-
+class StatsStream extends PullStream {
   constructor(open, signal) {
-    this.#open = open
-    this.#signal = signal
-    if (signal) {
-      this.#onAbort = () => this.close()
-      signal.addEventListener('abort', this.#onAbort, { once: true })
-    }
+    super('stats', open, signal)
   }
 
   async next() {
-    if (this.#ended) return { done: true, value: undefined }
-    if (this.#signal?.aborted) {
-      this.#end()
-      throw abortError('stats', this.#signal)
-    }
-    if (this.#closed) return { done: true, value: undefined }
-    let s
-    try {
-      if (this.#native === undefined) {
-        this.#native = await call('stats', this.#signal, (h) => this.#open(h))
-        if (this.#closed) this.#native.close()
-      }
-      const native = this.#native
-      s = await call('stats', undefined, () => native.next())
-    } catch (err) {
-      this.#end()
-      throw this.#signal?.aborted ? abortError('stats', this.#signal) : err
-    }
-    if (s == null) {
-      this.#end()
-      if (this.#signal?.aborted) throw abortError('stats', this.#signal)
-      return { done: true, value: undefined }
-    }
+    const s = await this.pull()
+    if (s == null) return { done: true, value: undefined }
     const value = { time: new Date(s.time), cpuPercent: s.cpuPercent, memoryBytes: s.memoryBytes, pids: s.pids }
     for (const key of ['memoryLimitBytes', 'netRxBytes', 'netTxBytes']) if (s[key] != null) value[key] = s[key]
     return { done: false, value }
-  }
-
-  async return() {
-    this.close()
-    return { done: true, value: undefined }
-  }
-
-  [Symbol.asyncIterator]() {
-    return this
-  }
-
-  #end() {
-    this.#ended = true
-    this.close()
-  }
-
-  close() {
-    if (this.#closed) return
-    this.#closed = true
-    if (this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort)
-    this.#native?.close()
   }
 }
 

@@ -43,6 +43,13 @@ type Decode = Box<dyn Fn(&[u8]) -> Result<Value> + Send + Sync>;
 
 /// Every known event type, keyed by its generated type's proto full name (`prost::Name`; the
 /// containerd-client types are generated with type names), so no name is spelled out here.
+/// The full names of every event type decoded here, sorted (the fuzz target picks from them).
+pub fn known_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = KNOWN.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    names
+}
+
 static KNOWN: LazyLock<HashMap<String, Decode>> = LazyLock::new(|| {
     HashMap::from([
         on(|m: ev::ContainerCreate| {

@@ -82,41 +82,11 @@ pub fn layer(data: &[u8]) {
     let _ = find_in_layer_bounded(data, &["etc/passwd", "etc/group"], &limits);
 }
 
-const EVENT_TYPES: [&str; 28] = [
-    "containerd.events.ContainerCreate",
-    "containerd.events.ContainerUpdate",
-    "containerd.events.ContainerDelete",
-    "containerd.events.ContentCreate",
-    "containerd.events.ContentDelete",
-    "containerd.services.images.v1.ImageCreate",
-    "containerd.services.images.v1.ImageUpdate",
-    "containerd.services.images.v1.ImageDelete",
-    "containerd.events.NamespaceCreate",
-    "containerd.events.NamespaceUpdate",
-    "containerd.events.NamespaceDelete",
-    "containerd.events.SnapshotPrepare",
-    "containerd.events.SnapshotCommit",
-    "containerd.events.SnapshotRemove",
-    "containerd.events.TaskCreate",
-    "containerd.events.TaskStart",
-    "containerd.events.TaskDelete",
-    "containerd.events.TaskIO",
-    "containerd.events.TaskExit",
-    "containerd.events.TaskOOM",
-    "containerd.events.TaskExecAdded",
-    "containerd.events.TaskExecStarted",
-    "containerd.events.TaskPaused",
-    "containerd.events.TaskResumed",
-    "containerd.events.TaskCheckpointed",
-    "containerd.events.SandboxCreate",
-    "containerd.events.SandboxStart",
-    "containerd.events.SandboxExit",
-];
-
 /// The first byte picks the event type; the rest is its protobuf payload.
 pub fn event(data: &[u8]) {
     let Some((&pick, value)) = data.split_first() else { return };
-    let name = EVENT_TYPES[pick as usize % EVENT_TYPES.len()];
+    let names = super::event_types::known_names();
+    let name = &names[pick as usize % names.len()];
     let _ = decode_event(&format!("types.containerd.io/{name}"), value);
 }
 
