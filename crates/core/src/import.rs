@@ -35,7 +35,6 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 const LEASE_EXPIRY: Duration = Duration::from_secs(3600);
-const CLEANUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bytes per chunk the reader passes on.
 const CHUNK: usize = 256 << 10;
 /// Chunks in flight per entry.
@@ -395,30 +394,24 @@ impl Client {
         let outcome = cancel.run("import", work).await;
         stop.cancel();
 
-        let failed = outcome.is_err();
-        let cleanup = async {
-            for key in owned.snapshots.take() {
-                let _ = self.remove_snapshot(&options.snapshotter, &key).await;
+        let undo = async {
+            let created = owned.created.lock().map(|mut c| std::mem::take(&mut *c)).unwrap_or_default();
+            for name in created {
+                let _ = self.delete_image(&name, false, &Cancel::none()).await;
             }
-            for stale in owned.ingests.take() {
-                let _ = self.content_abort(&stale).await;
-            }
-            if failed {
-                let created = owned.created.lock().map(|mut c| std::mem::take(&mut *c)).unwrap_or_default();
-                for name in created {
-                    let _ = self.delete_image(&name, false, &Cancel::none()).await;
-                }
-            }
-            self.delete_lease(&lease, failed).await
         };
-        let released = tokio::time::timeout(CLEANUP_TIMEOUT, cleanup).await;
+        // Boxed like the work itself: callers build this future on their stack.
+        let released = Box::pin(self.release_leased(
+            "import",
+            &lease,
+            &options.snapshotter,
+            (&owned.ingests, &owned.snapshots),
+            outcome.is_err(),
+            undo,
+        ))
+        .await;
         let images = outcome?;
-        match released {
-            Ok(done) => done?,
-            Err(_) => {
-                return Err(Error::new(Code::DeadlineExceeded, format!("import: releasing lease {lease} timed out")))
-            }
-        }
+        released?;
         Ok(images)
     }
 

@@ -2,7 +2,8 @@
 
 use super::cancel::Cancel;
 use super::client::{Client, MAX_MESSAGE_BYTES};
-use super::error::{Code, Result};
+use super::error::{Code, Error, Result};
+use super::tracked::Tracked;
 use containerd_client::services::v1::{
     leases_client::LeasesClient, AddResourceRequest, CreateRequest, DeleteRequest, Resource,
 };
@@ -22,7 +23,41 @@ pub fn lease_id(purpose: &str) -> String {
     format!("containerd-napi-{purpose}-{:016x}", rand::random::<u64>())
 }
 
+/// How long releasing a leased operation's leftovers may take (never cancelled by the caller).
+const RELEASE_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl Client {
+    /// Ends a leased operation (pull, import) whose future is gone, finished or dropped: removes
+    /// the snapshots and aborts the ingests it left half-made, runs `undo` after a failure (its
+    /// image records), then deletes the lease — synchronously after a failure, so its content and
+    /// snapshots are collected before the caller sees the error.
+    pub(crate) async fn release_leased(
+        &self,
+        what: &str,
+        lease: &str,
+        snapshotter: &str,
+        (ingests, snapshots): (&Tracked, &Tracked),
+        failed: bool,
+        undo: impl std::future::Future<Output = ()>,
+    ) -> Result<()> {
+        let release = async {
+            for key in snapshots.take() {
+                let _ = self.remove_snapshot(snapshotter, &key).await;
+            }
+            for stale in ingests.take() {
+                let _ = self.content_abort(&stale).await;
+            }
+            if failed {
+                undo.await;
+            }
+            self.delete_lease(lease, failed).await
+        };
+        match tokio::time::timeout(RELEASE_TIMEOUT, release).await {
+            Ok(done) => done,
+            Err(_) => Err(Error::new(Code::DeadlineExceeded, format!("{what}: releasing lease {lease} timed out"))),
+        }
+    }
+
     /// Creates a lease that expires by itself after `expire_after`.
     pub(crate) async fn create_lease(&self, id: &str, expire_after: Duration) -> Result<()> {
         let expires = humantime::format_rfc3339_seconds(SystemTime::now() + expire_after).to_string();

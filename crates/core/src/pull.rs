@@ -27,8 +27,6 @@ use tokio::sync::oneshot;
 
 /// Long enough for any pull; the collector removes the lease by itself if we crash mid-way.
 const LEASE_EXPIRY: Duration = Duration::from_secs(3600);
-/// Cleanup after a failure or abort must not hang on a dead daemon.
-const CLEANUP_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_SNAPSHOTTER: &str = "overlayfs";
 
 #[derive(Clone)]
@@ -122,29 +120,23 @@ impl Client {
         let outcome = cancel.run("pull", fetch).await;
 
         // The pull future is gone by now (finished or dropped): remove what it left half-made.
-        // After a failure the lease is deleted synchronously, so its content and snapshots are
-        // collected before the caller sees the error.
-        let failed = outcome.is_err();
-        let cleanup = async {
-            for key in owned.snapshots.take() {
-                let _ = self.remove_snapshot(&options.snapshotter, &key).await;
-            }
-            for stale in owned.ingests.take() {
-                let _ = self.content_abort(&stale).await;
-            }
-            if failed && owned.creating_image.load(Ordering::SeqCst) {
+        let undo = async {
+            if owned.creating_image.load(Ordering::SeqCst) {
                 let _ = self.delete_image(&reference.name(), false, &Cancel::none()).await;
             }
-            self.delete_lease(&lease, failed).await
         };
-        let released = tokio::time::timeout(CLEANUP_TIMEOUT, cleanup).await;
+        // Boxed like the work itself: callers build this future on their stack.
+        let released = Box::pin(self.release_leased(
+            "pull",
+            &lease,
+            &options.snapshotter,
+            (&owned.ingests, &owned.snapshots),
+            outcome.is_err(),
+            undo,
+        ))
+        .await;
         let image = outcome?;
-        match released {
-            Ok(done) => done?,
-            Err(_) => {
-                return Err(Error::new(Code::DeadlineExceeded, format!("pull: releasing lease {lease} timed out")))
-            }
-        }
+        released?;
         progress.phase(Phase::Done);
         Ok(image)
     }
