@@ -279,7 +279,7 @@ class Client {
   /** @param {string} name @param {import('../index').NetworkOptions} [options] */
   async createNetwork(name, options) {
     check.string(name, 'name')
-    const o = check.optionalObject(options, 'options')
+    const o = check.known(check.optionalObject(options, 'options'), 'options', ['subnet', 'gateway', 'ipMasq', 'labels', 'signal'])
     const native = {
       subnet: check.optionalString(o.subnet, 'options.subnet'),
       gateway: check.optionalString(o.gateway, 'options.gateway'),
@@ -290,19 +290,19 @@ class Client {
   }
 
   async listNetworks(options) {
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     return JSON.parse(await call('list networks', signal, () => this.#native.listNetworks())).map(networkInfo)
   }
 
   async getNetwork(name, options) {
     check.string(name, 'name')
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     return networkInfo(await call('get network', signal, () => this.#native.getNetwork(name)))
   }
 
   async deleteNetwork(name, options) {
     check.string(name, 'name')
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     await call('delete network', signal, (h) => this.#native.deleteNetwork(name, h))
   }
 
@@ -313,14 +313,14 @@ class Client {
    * processes, are never touched.
    */
   async cleanup(options) {
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     const r = await call('cleanup', signal, (h) => this.#native.cleanup(h))
     return { containers: r.containers, leases: r.leases, networks: r.networks }
   }
 
   /** Removes what crashed processes left: namespaces, IP leases, iptables rules of no container. */
   async cleanupNetworks(options) {
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     return { removed: await call('cleanup networks', signal, (h) => this.#native.cleanupNetworks(h)) }
   }
 }

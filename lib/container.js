@@ -60,7 +60,7 @@ class Container {
 
   /** The container's network (name, IP, gateway, published ports), or null for none/host. */
   async network(options) {
-    const { signal } = check.optionalObject(options, 'options')
+    const { signal } = check.signalOnly(options)
     return (await call('container network', signal, (h) => this.#native.containerNetwork(this.id, h))) ?? null
   }
 
@@ -210,7 +210,7 @@ function portList(ports) {
   if (!Array.isArray(ports)) throw new InvalidArgumentError('options.ports must be an array')
   return ports.map((p, i) => {
     if (typeof p === 'string') return p
-    const o = check.optionalObject(p, `options.ports[${i}]`)
+    const o = check.known(check.optionalObject(p, `options.ports[${i}]`), `options.ports[${i}]`, ['hostPort', 'containerPort', 'protocol', 'hostIp'])
     return {
       hostPort: check.optionalNumber(o.hostPort, `options.ports[${i}].hostPort`) ?? 0,
       containerPort: check.optionalNumber(o.containerPort, `options.ports[${i}].containerPort`) ?? 0,
