@@ -141,6 +141,12 @@ pub struct NetworkFiles {
     pub resolv_conf: PathBuf,
 }
 
+impl NetworkFiles {
+    fn in_dir(dir: &Path) -> NetworkFiles {
+        NetworkFiles { netns: dir.join("netns"), hosts: dir.join("hosts"), resolv_conf: dir.join("resolv.conf") }
+    }
+}
+
 /// What `Container.network()` reports.
 #[derive(Debug, Clone)]
 pub struct ContainerNetwork {
@@ -251,24 +257,17 @@ impl Client {
 
     /// Where the files of container `id`'s network live (computed, nothing is made).
     pub fn network_files(&self, id: &str) -> Result<NetworkFiles> {
-        let key = self.attachment_key(id)?;
-        let dir = Store::open()?.container_dir(&key);
-        Ok(NetworkFiles { netns: dir.join("netns"), hosts: dir.join("hosts"), resolv_conf: dir.join("resolv.conf") })
+        Ok(NetworkFiles::in_dir(&Store::open()?.container_dir(&self.attachment_key(id)?)))
     }
 
     /// Sets up container `id`'s network: namespace, CNI ADD, hosts files. On any failure what
     /// was made is removed again. `confirm_network` marks it as owned by the container record.
-    pub(crate) async fn attach_network(
-        &self,
-        id: &str,
-        hostname: Option<String>,
-        request: &Attach,
-    ) -> Result<NetworkFiles> {
-        let files = self.network_files(id)?;
-        let key = self.attachment_key(id)?;
-        let (address, namespace, id, request) =
-            (self.local_socket()?, self.namespace().to_string(), id.to_string(), request.clone());
+    pub(crate) async fn attach_network(&self, id: &str, hostname: Option<String>, request: &Attach) -> Result<()> {
+        let address = self.local_socket()?;
+        let key = Store::key(&address, self.namespace(), id);
+        let (namespace, id, request) = (self.namespace().to_string(), id.to_string(), request.clone());
         locked(move |store| {
+            let files = NetworkFiles::in_dir(&store.container_dir(&key));
             sweep_abandoned(store);
             let def = find_network(store, &request.network)?;
             let (attached, _) = store.attachments()?;
@@ -314,7 +313,7 @@ impl Client {
                 let _ = detach(store, &record);
                 return Err(e);
             }
-            Ok(files)
+            Ok(())
         })
         .await
     }
@@ -401,7 +400,7 @@ impl Client {
             for key in broken {
                 let dir = store.container_dir(&key);
                 if !dir.join("state.json").exists() {
-                    let _ = netns::remove(&dir.join("netns"));
+                    let _ = netns::remove(&NetworkFiles::in_dir(&dir).netns);
                     let _ = std::fs::remove_dir_all(&dir);
                     removed += 1;
                 }
@@ -539,7 +538,7 @@ fn detach(store: &Store, record: &Attachment) -> Result<()> {
     record.owner = Owner::me();
     let _ = store.save_attachment(&record);
     let dir = store.container_dir(&record.key);
-    let netns_path = dir.join("netns");
+    let netns_path = NetworkFiles::in_dir(&dir).netns;
     let dirs = cni::plugin_dirs();
     let call = cni::Invocation { command: "DEL", container_id: &record.key, netns: &netns_path, ifname: "eth0" };
     let prev = record.result.clone().or_else(|| lease_result(store, &record));
@@ -589,7 +588,7 @@ fn refresh_hosts(store: &Store, network: &str) -> Result<()> {
         let mut names: Vec<&str> =
             r.hostname.iter().map(String::as_str).filter(|h| files::check_host_name(h).is_ok()).collect();
         names.push(&r.container);
-        let path = store.container_dir(&r.key).join("hosts");
+        let path = NetworkFiles::in_dir(&store.container_dir(&r.key)).hosts;
         if path.exists() {
             files::write_in_place(&path, &files::hosts((ip, &names), &peers, &r.extra_hosts))?;
         }
