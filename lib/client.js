@@ -53,6 +53,11 @@ class Client {
     return this.#native.callCount
   }
 
+  /** @internal Of those, the calls made over this JS thread's own connection (tests, benchmarks). */
+  get [Symbol.for('containerd-napi.threadCallCount')]() {
+    return this.#native.threadCallCount
+  }
+
   withNamespace(namespace) {
     check.string(namespace, 'namespace')
     return new Client(INTERNAL, callSync(() => this.#native.withNamespace(namespace)))

@@ -5,6 +5,10 @@
 const binding = require('./addon.js')
 const { fromNative, abortError, InvalidArgumentError } = require('./errors.js')
 
+// Short calls run on the calling JS thread over a connection of its own, its socket watched by
+// libuv (src/js/thread_io.rs): on Node. Deno and Bun do not run libuv; they keep the worker path.
+binding.setThreadTransport(!process.versions.bun && !process.versions.deno)
+
 /** Runs a synchronous native call, rethrowing its error typed. */
 function callSync(fn) {
   try {

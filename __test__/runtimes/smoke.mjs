@@ -54,6 +54,13 @@ step('version', async () => {
   const v = await client.version()
   check(/^\d+\.\d+/.test(v.version), `version ${v.version}`)
 })
+step('short calls: on the JS thread under Node only (Deno and Bun do not run libuv)', async () => {
+  const THREAD_CALLS = Symbol.for('containerd-napi.threadCallCount')
+  const before = client[THREAD_CALLS]
+  await client.version()
+  const node = !globalThis.Deno && !globalThis.Bun
+  equal(client[THREAD_CALLS] - before, node ? 1 : 0, 'calls over the JS thread connection')
+})
 step('events', async () => {
   events = client.subscribe({ filters: ['topic=="/tasks/exit"'] })
   check(events instanceof EventStream, 'an EventStream')

@@ -2,7 +2,8 @@
 
 use super::cancel::{from_handle, CancelHandle};
 use super::error::to_napi;
-pub(super) use super::settle::spawn;
+pub(super) use super::settle::{spawn, spawn_here};
+use super::thread_io;
 use crate::core;
 use napi::bindgen_prelude::{Buffer, PromiseRaw};
 use napi::{Env, Result};
@@ -78,6 +79,13 @@ pub fn connect<'env>(
     })
 }
 
+/// Turns on or off running short calls on the JS thread that makes them (src/js/thread_io.rs):
+/// lib/native.js turns it on under Node; benchmarks compare both ways.
+#[napi]
+pub fn set_thread_transport(enabled: bool) {
+    thread_io::set_enabled(enabled);
+}
+
 #[napi]
 impl NativeClient {
     #[napi(getter)]
@@ -96,6 +104,12 @@ impl NativeClient {
         self.inner.call_count() as f64
     }
 
+    /// Of those, the ones made over the JS thread's own connection (src/js/thread_io.rs).
+    #[napi(getter)]
+    pub fn thread_call_count(&self) -> f64 {
+        self.inner.thread_call_count() as f64
+    }
+
     #[napi]
     pub fn with_namespace(&self, namespace: String) -> Result<NativeClient> {
         let inner = self.inner.with_namespace(&namespace).map_err(to_napi)?;
@@ -103,8 +117,9 @@ impl NativeClient {
     }
 
     #[napi]
-    pub fn close(&self) {
+    pub fn close(&self, env: &Env) {
         self.inner.close();
+        thread_io::release(env.raw(), &self.inner);
     }
 
     #[napi]
@@ -114,7 +129,7 @@ impl NativeClient {
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, VersionInfo>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
-        spawn(env, async move {
+        spawn_here(env, &self.inner, async move {
             let v = client.version(&cancel).await?;
             Ok(VersionInfo { version: v.version, revision: v.revision })
         })
@@ -127,7 +142,7 @@ impl NativeClient {
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, Vec<PluginInfo>>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
-        spawn(env, async move {
+        spawn_here(env, &self.inner, async move {
             let plugins = client.plugins(&cancel).await?;
             Ok(plugins
                 .into_iter()
@@ -149,7 +164,7 @@ impl NativeClient {
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, Vec<NamespaceInfo>>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
-        spawn(env, async move {
+        spawn_here(env, &self.inner, async move {
             let list = client.list_namespaces(&cancel).await?;
             Ok(list.into_iter().map(|n| NamespaceInfo { name: n.name, labels: n.labels }).collect())
         })

@@ -1,7 +1,7 @@
 //! Containers on `NativeClient`.
 
 use super::cancel::{from_handle, CancelHandle};
-use super::client::{spawn, NativeClient};
+use super::client::{spawn, spawn_here, NativeClient};
 use super::networks::{network_request, NativePortMapping};
 use super::settle::to_json;
 use crate::core;
@@ -203,7 +203,7 @@ impl NativeClient {
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, ContainerInfo>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
-        spawn(env, async move { Ok(client.get_container(&id, &cancel).await?.into()) })
+        spawn_here(env, &self.inner, async move { Ok(client.get_container(&id, &cancel).await?.into()) })
     }
 
     /// A JSON array of `ContainerInfo` (see `list_images`).
@@ -215,7 +215,7 @@ impl NativeClient {
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, String>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
-        spawn(env, async move {
+        spawn_here(env, &self.inner, async move {
             let list = client.list_containers(filters.unwrap_or_default(), &cancel).await?;
             to_json(&list.into_iter().map(ContainerInfo::from).collect::<Vec<_>>())
         })
@@ -230,7 +230,7 @@ impl NativeClient {
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, String>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
-        spawn(env, async move {
+        spawn_here(env, &self.inner, async move {
             let container = client.get_container(&id, &cancel).await?;
             Ok(String::from_utf8_lossy(&container.spec).into_owned())
         })
@@ -245,7 +245,7 @@ impl NativeClient {
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, ContainerInfo>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
-        spawn(env, async move { Ok(client.set_container_labels(&id, labels, &cancel).await?.into()) })
+        spawn_here(env, &self.inner, async move { Ok(client.set_container_labels(&id, labels, &cancel).await?.into()) })
     }
 
     /// `Container.update({ restart, labels })`.

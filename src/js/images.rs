@@ -1,7 +1,7 @@
 //! Image records and pulls on `NativeClient`.
 
 use super::cancel::{from_handle, CancelHandle};
-use super::client::{spawn, NativeClient};
+use super::client::{spawn, spawn_here, NativeClient};
 use super::settle::to_json;
 use crate::core;
 use crate::core::registry::{Credentials, RegistryOptions};
@@ -353,7 +353,7 @@ impl NativeClient {
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, ImageInfo>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
-        spawn(env, async move { Ok(client.get_image(&name, &cancel).await?.into()) })
+        spawn_here(env, &self.inner, async move { Ok(client.get_image(&name, &cancel).await?.into()) })
     }
 
     /// A JSON array of `ImageInfo`: one string crosses into JS instead of thousands of
@@ -366,7 +366,7 @@ impl NativeClient {
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, String>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
-        spawn(env, async move {
+        spawn_here(env, &self.inner, async move {
             let list = client.list_images(filters.unwrap_or_default(), &cancel).await?;
             to_json(&list.into_iter().map(ImageInfo::from).collect::<Vec<_>>())
         })

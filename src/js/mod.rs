@@ -16,3 +16,4 @@ mod run;
 mod runtime;
 mod settle;
 mod tasks;
+mod thread_io;

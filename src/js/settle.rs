@@ -7,6 +7,7 @@
 
 use super::error::to_napi;
 use super::runtime;
+use super::thread_io;
 use crate::core;
 use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::{check_status, sys, Env, JsError, Result};
@@ -23,20 +24,34 @@ where
     T: ToNapiValue + Send + 'static,
     F: Future<Output = core::Result<T>> + Send + 'static,
 {
-    let raw_env = env.raw();
     let runtime = runtime::handle()?;
-    let mut deferred = ptr::null_mut();
-    let mut promise = ptr::null_mut();
-    check_status!(
-        unsafe { sys::napi_create_promise(raw_env, &mut deferred, &mut promise) },
-        "napi_create_promise failed"
-    )?;
-    let settler = Settler { deferred: Deferred(deferred), sender: Some(sender(raw_env)?) };
+    let (settler, promise) = Settler::new(env)?;
     runtime.spawn(async move {
         let result = fut.await;
         settler.settle(result);
     });
-    Ok(PromiseRaw::new(raw_env, promise))
+    Ok(promise)
+}
+
+/// Like [`spawn`] for a short unary call over `client`: on a JS thread that can watch sockets
+/// (Node), the call runs on this thread over its own connection (see `thread_io`), so it takes
+/// no thread hop; elsewhere, or for a tcp:// client, it is [`spawn`].
+pub(super) fn spawn_here<'env, T, F>(env: &'env Env, client: &core::Client, fut: F) -> Result<PromiseRaw<'env, T>>
+where
+    T: ToNapiValue + Send + 'static,
+    F: Future<Output = core::Result<T>> + Send + 'static,
+{
+    let Some(lent) = thread_io::lend(env.raw(), client) else {
+        return spawn(env, fut);
+    };
+    let (settler, promise) = Settler::new(env)?;
+    lent.run(async move {
+        let result = fut.await;
+        if let Some(env) = thread_io::current_env() {
+            settler.settle_here(env, result);
+        }
+    });
+    Ok(promise)
 }
 
 /// Serialises a large result for JS to `JSON.parse`: far cheaper than building the objects
@@ -45,8 +60,20 @@ pub(super) fn to_json<T: serde::Serialize>(value: &T) -> core::Result<String> {
     serde_json::to_string(value).map_err(|e| core::Error::new(core::Code::Internal, format!("encoding a result: {e}")))
 }
 
-/// Runs on the JS thread: resolves or rejects one promise.
+/// Runs on the JS thread: resolves or rejects one promise, or other work of that thread's.
 type Completion = Box<dyn FnOnce(sys::napi_env) + Send>;
+
+/// What the threadsafe function carries: a completion, and whether it settles a pending promise.
+struct Job {
+    run: Completion,
+    settles: bool,
+}
+
+impl Job {
+    fn settle(run: Completion) -> Job {
+        Job { run, settles: true }
+    }
+}
 
 #[derive(Clone, Copy)]
 struct Deferred(sys::napi_deferred);
@@ -82,9 +109,31 @@ struct Settler {
 }
 
 impl Settler {
+    /// A pending promise and the duty to settle it; the promise keeps the event loop alive.
+    fn new<T>(env: &Env) -> Result<(Settler, PromiseRaw<'_, T>)> {
+        let raw_env = env.raw();
+        let mut deferred = ptr::null_mut();
+        let mut promise = ptr::null_mut();
+        check_status!(
+            unsafe { sys::napi_create_promise(raw_env, &mut deferred, &mut promise) },
+            "napi_create_promise failed"
+        )?;
+        let settler = Settler { deferred: Deferred(deferred), sender: Some(sender(raw_env)?) };
+        Ok((settler, PromiseRaw::new(raw_env, promise)))
+    }
+
+    /// From any thread: through the threadsafe function.
     fn settle<T: ToNapiValue + Send + 'static>(mut self, result: core::Result<T>) {
         if let Some(shared) = self.sender.take() {
-            shared.send(self.deferred.completion(result));
+            shared.send(Job::settle(self.deferred.completion(result)));
+        }
+    }
+
+    /// On the JS thread that made the promise, inside a callback scope: at once.
+    fn settle_here<T: ToNapiValue + Send + 'static>(mut self, env: sys::napi_env, result: core::Result<T>) {
+        if self.sender.take().is_some() {
+            (self.deferred.completion(result))(env);
+            settled(env);
         }
     }
 }
@@ -94,7 +143,7 @@ impl Drop for Settler {
         if let Some(shared) = self.sender.take() {
             let error =
                 core::Error::new(core::Code::Internal, "the operation stopped before it finished (it panicked: a bug)");
-            shared.send(self.deferred.completion::<()>(Err(error)));
+            shared.send(Job::settle(self.deferred.completion::<()>(Err(error))));
         }
     }
 }
@@ -112,10 +161,10 @@ unsafe impl Send for Tsfn {}
 unsafe impl Sync for Tsfn {}
 
 impl Shared {
-    fn send(&self, completion: Completion) {
+    fn send(&self, job: Job) {
         let guard = self.tsfn.read().unwrap_or_else(|e| e.into_inner());
         if let Some(Tsfn(tsfn)) = *guard {
-            let data = Box::into_raw(Box::new(completion));
+            let data = Box::into_raw(Box::new(job));
             let status = unsafe {
                 sys::napi_call_threadsafe_function(tsfn, data.cast(), sys::ThreadsafeFunctionCallMode::nonblocking)
             };
@@ -124,6 +173,21 @@ impl Shared {
                 drop(unsafe { Box::from_raw(data) });
             }
         }
+    }
+}
+
+/// Runs `f` on the JS thread of `env` (from any thread, including that one: then at its next
+/// turn of the event loop). Does not hold the loop open by itself.
+#[derive(Clone)]
+pub(super) struct JsThread(Arc<Shared>);
+
+impl JsThread {
+    pub(super) fn of(env: sys::napi_env) -> Result<JsThread> {
+        Ok(JsThread(local(env)?.shared.clone()))
+    }
+
+    pub(super) fn run(&self, f: impl FnOnce(sys::napi_env) + Send + 'static) {
+        self.0.send(Job { run: Box::new(f), settles: false });
     }
 }
 
@@ -142,10 +206,7 @@ thread_local! {
 
 /// Counts one more pending promise and returns the handle to settle it through.
 fn sender(env: sys::napi_env) -> Result<Arc<Shared>> {
-    let local = match LOCAL.with_borrow(|l| l.clone()) {
-        Some(local) if local.env == env => local,
-        _ => create(env)?,
-    };
+    let local = local(env)?;
     if local.pending.get() == 0 {
         check_status!(
             unsafe { sys::napi_ref_threadsafe_function(env, local.tsfn) },
@@ -154,6 +215,13 @@ fn sender(env: sys::napi_env) -> Result<Arc<Shared>> {
     }
     local.pending.set(local.pending.get() + 1);
     Ok(local.shared.clone())
+}
+
+fn local(env: sys::napi_env) -> Result<Rc<Local>> {
+    match LOCAL.with_borrow(|l| l.clone()) {
+        Some(local) if local.env == env => Ok(local),
+        _ => create(env),
+    }
 }
 
 fn create(env: sys::napi_env) -> Result<Rc<Local>> {
@@ -211,11 +279,18 @@ unsafe extern "C" fn call_js(
     _context: *mut c_void,
     data: *mut c_void,
 ) {
-    let completion = unsafe { Box::from_raw(data as *mut Completion) };
+    let job = unsafe { Box::from_raw(data as *mut Job) };
     if env.is_null() {
         return; // teardown drains the queue without an environment
     }
-    completion(env);
+    (job.run)(env);
+    if job.settles {
+        settled(env);
+    }
+}
+
+/// One pending promise fewer; with none left, the threadsafe function stops holding the loop.
+fn settled(env: sys::napi_env) {
     LOCAL.with_borrow(|l| {
         if let Some(local) = l.as_ref().filter(|l| l.env == env) {
             let pending = local.pending.get().saturating_sub(1);

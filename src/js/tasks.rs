@@ -1,7 +1,7 @@
 //! Tasks and processes on `NativeClient`; `execId` "" is the task's init process.
 
 use super::cancel::{from_handle, CancelHandle};
-use super::client::{spawn, NativeClient};
+use super::client::{spawn, spawn_here, NativeClient};
 use crate::core;
 use crate::core::stdio::StdioMode;
 use napi::bindgen_prelude::PromiseRaw;
@@ -250,7 +250,11 @@ impl NativeClient {
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, TaskStateInfo>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
-        spawn(env, async move { Ok(client.task_state(&container_id, &exec_id, &cancel).await?.into()) })
+        spawn_here(
+            env,
+            &self.inner,
+            async move { Ok(client.task_state(&container_id, &exec_id, &cancel).await?.into()) },
+        )
     }
 
     #[napi]
@@ -261,7 +265,7 @@ impl NativeClient {
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, ()>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
-        spawn(env, async move { client.pause_task(&container_id, &cancel).await })
+        spawn_here(env, &self.inner, async move { client.pause_task(&container_id, &cancel).await })
     }
 
     #[napi]
@@ -272,7 +276,7 @@ impl NativeClient {
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, ()>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
-        spawn(env, async move { client.resume_task(&container_id, &cancel).await })
+        spawn_here(env, &self.inner, async move { client.resume_task(&container_id, &cancel).await })
     }
 
     #[napi]
@@ -283,7 +287,7 @@ impl NativeClient {
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, Vec<u32>>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
-        spawn(env, async move { client.task_pids(&container_id, &cancel).await })
+        spawn_here(env, &self.inner, async move { client.task_pids(&container_id, &cancel).await })
     }
 
     #[napi]
@@ -384,6 +388,8 @@ impl NativeClient {
         cancel: Option<&CancelHandle>,
     ) -> Result<PromiseRaw<'env, Vec<TaskStateInfo>>> {
         let (client, cancel) = (self.inner.clone(), from_handle(cancel));
-        spawn(env, async move { Ok(client.list_tasks(&cancel).await?.into_iter().map(TaskStateInfo::from).collect()) })
+        spawn_here(env, &self.inner, async move {
+            Ok(client.list_tasks(&cancel).await?.into_iter().map(TaskStateInfo::from).collect())
+        })
     }
 }

@@ -6,6 +6,7 @@ use super::connection::{self, TlsOptions};
 use super::error::{Code, Error, Result};
 use super::identifiers;
 use super::stdio::PreparedIo;
+use super::transport::{self, Transport};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, RwLock};
@@ -41,6 +42,8 @@ struct Connection {
     /// gRPC calls started over this connection (every one takes the channel once): a diagnostic
     /// that tests and benchmarks read to count round trips.
     calls: std::sync::atomic::AtomicU64,
+    /// Of those, the unary calls that went over a thread's own connection (see [`transport`]).
+    thread_calls: std::sync::atomic::AtomicU64,
 }
 
 /// Held while this process writes one ingest ref; dropping it lets the next writer in.
@@ -134,6 +137,7 @@ impl Client {
                 ingests: Default::default(),
                 pending_io: Default::default(),
                 calls: Default::default(),
+                thread_calls: Default::default(),
             }),
             namespace,
             lease: None,
@@ -152,6 +156,7 @@ impl Client {
                 ingests: Default::default(),
                 pending_io: Default::default(),
                 calls: Default::default(),
+                thread_calls: Default::default(),
             }),
             namespace: "test".into(),
             lease: None,
@@ -193,6 +198,42 @@ impl Client {
     /// How many gRPC calls this connection has started (all namespace views together).
     pub fn call_count(&self) -> u64 {
         self.conn.calls.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Identifies the connection (shared by every namespace view) for [`transport::with_thread_channel`].
+    pub fn connection_id(&self) -> usize {
+        Arc::as_ptr(&self.conn) as usize
+    }
+
+    /// The daemon's socket path, for a unix-socket connection that is still open.
+    pub fn unix_socket(&self) -> Option<std::path::PathBuf> {
+        let open = self.conn.channel.read().map(|c| c.is_some()).unwrap_or(false);
+        match Address::parse(&self.conn.address) {
+            Ok(Address::Unix(path)) if open => Some(path),
+            _ => None,
+        }
+    }
+
+    /// Whether this connection is still referenced by some client (for holders of a weak handle).
+    pub fn liveness(&self) -> std::sync::Weak<impl Sized + Send + Sync> {
+        Arc::downgrade(&self.conn)
+    }
+
+    /// The transport for one unary call: the channel this thread lends, else the shared one.
+    fn transport(&self, what: &str) -> Result<Transport> {
+        let shared = self.channel(what)?;
+        Ok(match transport::lent(self.connection_id()) {
+            Some(thread) if thread.is_open() => {
+                self.conn.thread_calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Transport::Thread(thread)
+            }
+            _ => Transport::Shared(shared),
+        })
+    }
+
+    /// How many of [`Self::call_count`] went over a thread's own connection.
+    pub fn thread_call_count(&self) -> u64 {
+        self.conn.thread_calls.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub(crate) fn channel(&self, what: &str) -> Result<Channel> {
@@ -261,7 +302,7 @@ impl Client {
     /// One short unary call: deadline (timeoutMs), cancellation, and error classification.
     pub(crate) async fn unary<T, F, Fut>(&self, what: &str, cancel: &Cancel, call: F) -> Result<T>
     where
-        F: FnOnce(Channel) -> Fut,
+        F: FnOnce(Transport) -> Fut,
         Fut: Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
     {
         self.call(what, cancel, self.conn.timeout, call).await
@@ -271,7 +312,7 @@ impl Client {
     /// no deadline, only cancellation.
     pub(crate) async fn long_unary<T, F, Fut>(&self, what: &str, cancel: &Cancel, call: F) -> Result<T>
     where
-        F: FnOnce(Channel) -> Fut,
+        F: FnOnce(Transport) -> Fut,
         Fut: Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
     {
         self.call(what, cancel, None, call).await
@@ -279,10 +320,10 @@ impl Client {
 
     async fn call<T, F, Fut>(&self, what: &str, cancel: &Cancel, timeout: Option<Duration>, call: F) -> Result<T>
     where
-        F: FnOnce(Channel) -> Fut,
+        F: FnOnce(Transport) -> Fut,
         Fut: Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
     {
-        let channel = self.channel(what)?;
+        let channel = self.transport(what)?;
         let address = self.address();
         let call = async {
             call(channel)

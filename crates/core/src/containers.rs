@@ -12,6 +12,7 @@ use super::manifest::chain_ids;
 use super::network::{Mode, NetworkRequest, NETWORK_LABEL};
 use super::spec::{spec_json, ImageDefaults, ResolvedUser, SpecOptions, SPEC_TYPE_URL};
 use super::users::{find_in_layer_bounded, needs_files, resolve_user, LayerFile, ScanLimits};
+use crate::transport::Transport;
 use containerd_client::services::v1::container::Runtime;
 use containerd_client::services::v1::{
     containers_client::ContainersClient, Container, CreateContainerRequest, DeleteContainerRequest,
@@ -19,7 +20,6 @@ use containerd_client::services::v1::{
 };
 use std::collections::HashMap;
 use std::time::Duration;
-use tonic::transport::Channel;
 
 pub const DEFAULT_RUNTIME: &str = "io.containerd.runc.v2";
 
@@ -55,7 +55,7 @@ pub struct ContainerRecord {
     pub spec: Vec<u8>,
 }
 
-fn containers(ch: Channel) -> ContainersClient<Channel> {
+fn containers(ch: Transport) -> ContainersClient<Transport> {
     ContainersClient::new(ch).max_decoding_message_size(MAX_MESSAGE_BYTES)
 }
 

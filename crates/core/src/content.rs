@@ -6,6 +6,7 @@ use super::client::{Client, MAX_MESSAGE_BYTES};
 use super::digest::Verifier;
 use super::error::{Code, Error, Result};
 use super::tracked::Tracked;
+use crate::transport::Transport;
 use bytes::{Bytes, BytesMut};
 use containerd_client::services::v1::{
     content_client::ContentClient, AbortRequest, Info, InfoRequest, ReadContentRequest, UpdateRequest, WriteAction,
@@ -14,7 +15,6 @@ use containerd_client::services::v1::{
 use futures_util::{Stream, StreamExt};
 use std::collections::HashMap;
 use std::time::Duration;
-use tonic::transport::Channel;
 
 /// Bytes per Write message: large enough to keep per-message overhead low, far below the 16 MiB limit.
 const CHUNK_BYTES: usize = 1 << 20;
@@ -47,7 +47,7 @@ pub struct Expected<'a> {
     pub size: u64,
 }
 
-fn content(ch: Channel) -> ContentClient<Channel> {
+fn content(ch: Transport) -> ContentClient<Transport> {
     ContentClient::new(ch).max_decoding_message_size(MAX_MESSAGE_BYTES)
 }
 
@@ -216,7 +216,7 @@ impl Client {
             ..Default::default()
         };
         tx.send(stat).await.map_err(|_| Error::new(Code::Internal, "write stream closed"))?;
-        let mut responses = content(self.channel(&what)?)
+        let mut responses = content(Transport::Shared(self.channel(&what)?))
             .write(self.request(tokio_stream::wrappers::ReceiverStream::new(rx)))
             .await
             .map_err(|s| self.status_error(&what, &s))?
@@ -358,7 +358,7 @@ pub(crate) async fn content_stream(
 ) -> Result<impl Stream<Item = std::io::Result<Bytes>> + Send + Unpin + 'static> {
     let what = format!("read content {digest}");
     let request = ReadContentRequest { digest: digest.to_string(), offset: 0, size: 0 };
-    let stream = content(client.channel(&what)?)
+    let stream = content(Transport::Shared(client.channel(&what)?))
         .read(client.request(request))
         .await
         .map_err(|s| client.status_error(&what, &s))?

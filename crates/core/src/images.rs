@@ -4,13 +4,13 @@ use super::cancel::Cancel;
 use super::client::{Client, MAX_MESSAGE_BYTES};
 use super::error::{Code, Error, Result};
 use super::reference::Reference;
+use crate::transport::Transport;
 use containerd_client::services::v1::{
     images_client::ImagesClient, CreateImageRequest, DeleteImageRequest, GetImageRequest, Image, ListImagesRequest,
     UpdateImageRequest,
 };
 use containerd_client::types::Descriptor as ProtoDescriptor;
 use std::collections::HashMap;
-use tonic::transport::Channel;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Descriptor {
@@ -30,7 +30,7 @@ pub struct ImageRecord {
     pub updated_at: f64,
 }
 
-fn images(ch: Channel) -> ImagesClient<Channel> {
+fn images(ch: Transport) -> ImagesClient<Transport> {
     ImagesClient::new(ch).max_decoding_message_size(MAX_MESSAGE_BYTES)
 }
 

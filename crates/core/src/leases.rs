@@ -4,17 +4,17 @@ use super::cancel::Cancel;
 use super::client::{Client, MAX_MESSAGE_BYTES};
 use super::error::{Code, Error, Result};
 use super::tracked::Tracked;
+use crate::transport::Transport;
 use containerd_client::services::v1::{
     leases_client::LeasesClient, AddResourceRequest, CreateRequest, DeleteRequest, Resource,
 };
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
-use tonic::transport::Channel;
 
 /// The label that makes the garbage collector drop a lease its creator never deleted (a crash).
 const EXPIRE_LABEL: &str = "containerd.io/gc.expire";
 
-fn leases(ch: Channel) -> LeasesClient<Channel> {
+fn leases(ch: Transport) -> LeasesClient<Transport> {
     LeasesClient::new(ch).max_decoding_message_size(MAX_MESSAGE_BYTES)
 }
 

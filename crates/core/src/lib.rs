@@ -46,6 +46,7 @@ pub mod stats;
 pub mod stdio;
 pub mod tasks;
 pub mod tracked;
+pub mod transport;
 pub mod unpack;
 pub mod users;
 

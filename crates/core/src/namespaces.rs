@@ -16,7 +16,7 @@ pub struct Namespace {
     pub labels: HashMap<String, String>,
 }
 
-fn namespaces(ch: tonic::transport::Channel) -> NamespacesClient<tonic::transport::Channel> {
+fn namespaces(ch: crate::transport::Transport) -> NamespacesClient<crate::transport::Transport> {
     NamespacesClient::new(ch).max_decoding_message_size(MAX_MESSAGE_BYTES)
 }
 

@@ -4,6 +4,7 @@ use super::cancel::Cancel;
 use super::client::{Client, MAX_MESSAGE_BYTES};
 use super::error::{Code, Result};
 use super::images::Descriptor;
+use crate::transport::Transport;
 use containerd_client::services::v1::snapshots::{
     snapshots_client::SnapshotsClient, CommitSnapshotRequest, MountsRequest, PrepareSnapshotRequest,
     RemoveSnapshotRequest, StatSnapshotRequest, ViewSnapshotRequest,
@@ -11,9 +12,8 @@ use containerd_client::services::v1::snapshots::{
 use containerd_client::services::v1::{diff_client::DiffClient, ApplyRequest, DiffRequest};
 use containerd_client::types::Mount;
 use std::collections::HashMap;
-use tonic::transport::Channel;
 
-fn snapshots(ch: Channel) -> SnapshotsClient<Channel> {
+fn snapshots(ch: Transport) -> SnapshotsClient<Transport> {
     SnapshotsClient::new(ch).max_decoding_message_size(MAX_MESSAGE_BYTES)
 }
 

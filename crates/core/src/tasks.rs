@@ -7,6 +7,7 @@ use super::containers::ContainerRecord;
 use super::error::{Code, Error, Result};
 use super::images::millis;
 use super::stdio::{PipeFds, PreparedIo, StdioMode};
+use crate::transport::Transport;
 use containerd_client::services::v1::snapshots::{snapshots_client::SnapshotsClient, MountsRequest};
 use containerd_client::services::v1::{
     tasks_client::TasksClient, CreateTaskRequest, DeleteTaskRequest, GetRequest, KillRequest, ListPidsRequest,
@@ -14,12 +15,11 @@ use containerd_client::services::v1::{
     WaitRequest,
 };
 use containerd_client::types::v1::Status;
-use tonic::transport::Channel;
 
 /// How often a wait retries while the daemon is unreachable (e.g. restarting).
 const RECONNECT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
-fn tasks(ch: Channel) -> TasksClient<Channel> {
+fn tasks(ch: Transport) -> TasksClient<Transport> {
     TasksClient::new(ch).max_decoding_message_size(MAX_MESSAGE_BYTES)
 }
 

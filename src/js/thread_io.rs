@@ -1,0 +1,607 @@
+//! Short unary calls done on the JS thread that makes them.
+//!
+//! A call spawned on the tokio runtime costs three thread wake-ups: a worker to send it, the
+//! worker again for the answer, then the JS thread to settle the promise. Here each JS thread
+//! has its own HTTP/2 connection per client connection, its socket watched by libuv (`uv_poll`),
+//! and a small executor that polls the calls and hyper's connection tasks when the socket is
+//! ready: the request is written during the call itself and the answer costs one wake-up, the JS
+//! thread's own. See `core::transport` for how calls pick the connection up.
+//!
+//! Node only: libuv's functions are looked up at run time and lib/native.js enables this on
+//! Node; Deno and Bun (which do not run libuv) keep the worker path. Nothing CPU-heavy may run
+//! here: it would stall the event loop.
+
+use super::runtime;
+use super::settle::JsThread;
+use crate::core;
+use crate::core::transport::{with_thread_channel, ThreadChannel};
+use napi::sys;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::ffi::{c_int, c_void};
+use std::future::Future;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll, Wake, Waker};
+
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Turns the JS-thread path on or off for calls started from now on (lib/native.js: on for Node).
+pub fn set_enabled(enabled: bool) {
+    ENABLED.store(enabled && uv().is_some(), Ordering::Relaxed);
+}
+
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+// ---- libuv, looked up in the host process -------------------------------------------------
+
+const UV_READABLE: c_int = 1;
+const UV_WRITABLE: c_int = 2;
+const UV_POLL: c_int = 8; // uv_handle_type
+
+type PollCb = unsafe extern "C" fn(*mut c_void, c_int, c_int);
+type CloseCb = unsafe extern "C" fn(*mut c_void);
+type PollInit = unsafe extern "C" fn(*mut c_void, *mut c_void, c_int) -> c_int;
+type PollStart = unsafe extern "C" fn(*mut c_void, c_int, PollCb) -> c_int;
+type PollStop = unsafe extern "C" fn(*mut c_void) -> c_int;
+type Close = unsafe extern "C" fn(*mut c_void, Option<CloseCb>);
+type Unref = unsafe extern "C" fn(*mut c_void);
+type HandleSize = unsafe extern "C" fn(c_int) -> usize;
+
+struct Uv {
+    poll_init: PollInit,
+    poll_start: PollStart,
+    poll_stop: PollStop,
+    close: Close,
+    unref: Unref,
+    /// `uv_poll_t`'s size in this libuv.
+    poll_size: usize,
+}
+
+fn uv() -> Option<&'static Uv> {
+    static UV: OnceLock<Option<Uv>> = OnceLock::new();
+    UV.get_or_init(|| unsafe {
+        use std::mem::transmute;
+        let find = |name: &[u8]| {
+            let f = libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr().cast());
+            (!f.is_null()).then_some(f)
+        };
+        let handle_size = transmute::<*mut c_void, HandleSize>(find(b"uv_handle_size\0")?);
+        Some(Uv {
+            poll_init: transmute::<*mut c_void, PollInit>(find(b"uv_poll_init\0")?),
+            poll_start: transmute::<*mut c_void, PollStart>(find(b"uv_poll_start\0")?),
+            poll_stop: transmute::<*mut c_void, PollStop>(find(b"uv_poll_stop\0")?),
+            close: transmute::<*mut c_void, Close>(find(b"uv_close\0")?),
+            unref: transmute::<*mut c_void, Unref>(find(b"uv_unref\0")?),
+            poll_size: handle_size(UV_POLL),
+        })
+    })
+    .as_ref()
+}
+
+fn poll_layout(uv: &Uv) -> std::alloc::Layout {
+    std::alloc::Layout::from_size_align(uv.poll_size.max(64), 16).expect("uv_poll_t layout")
+}
+
+// ---- the executor -------------------------------------------------------------------------
+
+type Task = Pin<Box<dyn Future<Output = ()>>>;
+
+/// Task ids to poll. Wakers push from any thread; a wake from outside a drain asks the JS thread
+/// (through the settle threadsafe function) for one.
+struct Queue {
+    state: Mutex<QueueState>,
+    js: JsThread,
+}
+
+#[derive(Default)]
+struct QueueState {
+    ready: Vec<usize>,
+    draining: bool,
+    scheduled: bool,
+}
+
+struct TaskWaker {
+    id: usize,
+    queue: Arc<Queue>,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let ask = {
+            let mut state = self.queue.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.ready.push(self.id);
+            let ask = !state.draining && !state.scheduled;
+            state.scheduled |= ask;
+            ask
+        };
+        if ask {
+            self.queue.js.run(|env| with_executor(env, Executor::drain_in_scope));
+        }
+    }
+}
+
+struct Lent {
+    channel: ThreadChannel,
+    /// False once no client refers to the connection any more.
+    alive: Box<dyn Fn() -> bool>,
+}
+
+struct Executor {
+    env: sys::napi_env,
+    uv_loop: *mut c_void,
+    uv: &'static Uv,
+    tasks: RefCell<Vec<Option<Task>>>,
+    free: RefCell<Vec<usize>>,
+    queue: Arc<Queue>,
+    connections: RefCell<HashMap<usize, Lent>>,
+    async_context: sys::napi_async_context,
+}
+
+thread_local! {
+    static EXECUTOR: RefCell<Option<Rc<Executor>>> = const { RefCell::new(None) };
+    /// The environment whose tasks are being polled (for settling promises at once).
+    static POLLING: Cell<sys::napi_env> = const { Cell::new(std::ptr::null_mut()) };
+}
+
+/// The environment being polled on this thread, inside a task of this executor.
+pub fn current_env() -> Option<sys::napi_env> {
+    let env = POLLING.get();
+    (!env.is_null()).then_some(env)
+}
+
+fn with_executor(env: sys::napi_env, f: impl FnOnce(&Executor)) {
+    let executor = EXECUTOR.with_borrow(|e| e.clone().filter(|e| e.env == env));
+    if let Some(executor) = executor {
+        f(&executor);
+    }
+}
+
+fn executor(env: sys::napi_env) -> Option<Rc<Executor>> {
+    if let Some(executor) = EXECUTOR.with_borrow(|e| e.clone().filter(|e| e.env == env)) {
+        return Some(executor);
+    }
+    let uv = uv()?;
+    let mut uv_loop = std::ptr::null_mut();
+    if unsafe { sys::napi_get_uv_event_loop(env, &mut uv_loop) } != sys::Status::napi_ok || uv_loop.is_null() {
+        return None;
+    }
+    let mut async_context = std::ptr::null_mut();
+    let mut name = std::ptr::null_mut();
+    let label = "containerd-napi";
+    unsafe {
+        if sys::napi_create_string_utf8(env, label.as_ptr().cast(), label.len() as isize, &mut name)
+            != sys::Status::napi_ok
+            || sys::napi_async_init(env, std::ptr::null_mut(), name, &mut async_context) != sys::Status::napi_ok
+        {
+            return None;
+        }
+    }
+    let js = JsThread::of(env).ok()?;
+    let executor = Rc::new(Executor {
+        env,
+        uv_loop: uv_loop.cast(),
+        uv,
+        tasks: RefCell::default(),
+        free: RefCell::default(),
+        queue: Arc::new(Queue { state: Mutex::default(), js }),
+        connections: RefCell::default(),
+        async_context,
+    });
+    if unsafe { sys::napi_add_env_cleanup_hook(env, Some(teardown), env.cast()) } != sys::Status::napi_ok {
+        return None;
+    }
+    EXECUTOR.with_borrow_mut(|e| *e = Some(executor.clone()));
+    Some(executor)
+}
+
+/// The environment is going away: drop every task and connection (closing their uv handles).
+unsafe extern "C" fn teardown(data: *mut c_void) {
+    let env: sys::napi_env = data.cast();
+    let executor = EXECUTOR.with_borrow_mut(|e| if e.as_ref().is_some_and(|e| e.env == env) { e.take() } else { None });
+    if let Some(executor) = executor {
+        executor.connections.borrow_mut().clear();
+        let tasks = std::mem::take(&mut *executor.tasks.borrow_mut());
+        drop(tasks);
+        unsafe { sys::napi_async_destroy(env, executor.async_context) };
+    }
+}
+
+impl Executor {
+    fn spawn(&self, task: Task) {
+        let id = match self.free.borrow_mut().pop() {
+            Some(id) => {
+                self.tasks.borrow_mut()[id] = Some(task);
+                id
+            }
+            None => {
+                let mut tasks = self.tasks.borrow_mut();
+                tasks.push(Some(task));
+                tasks.len() - 1
+            }
+        };
+        self.queue.state.lock().unwrap_or_else(|e| e.into_inner()).ready.push(id);
+    }
+
+    /// Polls ready tasks until none is left. Callers are on the JS thread, in a JS call or a
+    /// callback scope (a promise settled here runs its reactions when that scope closes).
+    fn drain(&self) {
+        {
+            let mut state = self.queue.state.lock().unwrap_or_else(|e| e.into_inner());
+            if state.draining {
+                return; // the drain further up the stack picks the new work up
+            }
+            state.draining = true;
+            state.scheduled = false;
+        }
+        let _runtime = runtime::handle().ok().map(|h| h.enter()); // timers, tokio::sync
+        let outer = POLLING.replace(self.env);
+        loop {
+            let ready = {
+                let mut state = self.queue.state.lock().unwrap_or_else(|e| e.into_inner());
+                if state.ready.is_empty() {
+                    state.draining = false;
+                    break;
+                }
+                std::mem::take(&mut state.ready)
+            };
+            for id in ready {
+                self.poll(id);
+            }
+        }
+        POLLING.set(outer);
+    }
+
+    fn poll(&self, id: usize) {
+        // Taken out while polled: the task may spawn others (hyper does).
+        let Some(mut task) = self.tasks.borrow_mut().get_mut(id).and_then(Option::take) else {
+            return; // finished already; a late wake
+        };
+        let waker = Waker::from(Arc::new(TaskWaker { id, queue: self.queue.clone() }));
+        let mut cx = Context::from_waker(&waker);
+        // A panic ends only its task (dropping it rejects the call's promise), never the loop.
+        match catch_unwind(AssertUnwindSafe(|| task.as_mut().poll(&mut cx))) {
+            Ok(Poll::Pending) => self.tasks.borrow_mut()[id] = Some(task),
+            Ok(Poll::Ready(())) | Err(_) => {
+                drop(task);
+                self.free.borrow_mut().push(id);
+            }
+        }
+    }
+
+    /// [`Self::drain`] from a libuv callback or the threadsafe function: with a handle scope and
+    /// a callback scope, so settled promises' reactions run before control returns to libuv.
+    fn drain_in_scope(&self) {
+        let env = self.env;
+        unsafe {
+            let mut handles = std::ptr::null_mut();
+            if sys::napi_open_handle_scope(env, &mut handles) != sys::Status::napi_ok {
+                return;
+            }
+            let mut resource = std::ptr::null_mut();
+            let mut scope = std::ptr::null_mut();
+            let scoped = sys::napi_create_object(env, &mut resource) == sys::Status::napi_ok
+                && sys::napi_open_callback_scope(env, resource, self.async_context, &mut scope) == sys::Status::napi_ok;
+            self.drain();
+            if scoped {
+                sys::napi_close_callback_scope(env, scope);
+            }
+            sys::napi_close_handle_scope(env, handles);
+        }
+    }
+}
+
+/// hyper's tasks for a thread connection run on that thread's executor.
+#[derive(Clone, Copy)]
+struct ThreadExec;
+
+impl<F: Future<Output = ()> + 'static> hyper::rt::Executor<F> for ThreadExec {
+    fn execute(&self, fut: F) {
+        let executor = EXECUTOR.with_borrow(|e| e.clone());
+        if let Some(executor) = executor {
+            executor.spawn(Box::pin(fut));
+        }
+    }
+}
+
+// ---- lending a connection -----------------------------------------------------------------
+
+/// This JS thread's connection for one client connection, ready to run calls over.
+pub struct Lease {
+    executor: Rc<Executor>,
+    id: usize,
+    channel: ThreadChannel,
+}
+
+impl Lease {
+    /// Runs `fut` on this thread with the connection lent to the calls it makes; polls it now.
+    pub fn run(self, fut: impl Future<Output = ()> + 'static) {
+        let (id, channel) = (self.id, self.channel);
+        let mut fut = Box::pin(fut);
+        self.executor.spawn(Box::pin(std::future::poll_fn(move |cx| {
+            with_thread_channel(id, &channel, || fut.as_mut().poll(cx))
+        })));
+        self.executor.drain();
+    }
+}
+
+/// Closes this thread's connection for `client` (after `close()`).
+pub fn release(env: sys::napi_env, client: &core::Client) {
+    with_executor(env, |executor| {
+        executor.connections.borrow_mut().remove(&client.connection_id());
+    });
+}
+
+/// This thread's connection for `client`, dialled on first use; `None` where the JS-thread
+/// path does not apply (not enabled, not Node, tcp://, closed client, daemon unreachable now:
+/// the worker path then reports errors as usual).
+pub fn lend(env: sys::napi_env, client: &core::Client) -> Option<Lease> {
+    if !enabled() {
+        return None;
+    }
+    let executor = executor(env)?;
+    let id = client.connection_id();
+    if let Some(lent) = executor.connections.borrow().get(&id).filter(|l| l.channel.is_open()) {
+        return Some(Lease { executor: executor.clone(), id, channel: lent.channel.clone() });
+    }
+    let path = client.unix_socket()?;
+    // Connections of clients gone or closed since: let go of them (their sockets close).
+    executor.connections.borrow_mut().retain(|_, l| l.channel.is_open() && (l.alive)());
+    let socket = UvSocket::connect(&executor, &path).ok()?;
+    let alive = client.liveness();
+    let handshake = ThreadChannel::handshake(socket, ThreadExec);
+    let setup = executor.clone();
+    executor.spawn(Box::pin(async move {
+        let Ok((channel, driver)) = handshake.await else { return };
+        let lent = Lent { channel, alive: Box::new(move || alive.strong_count() > 0) };
+        setup.connections.borrow_mut().insert(id, lent);
+        driver.await;
+    }));
+    executor.drain(); // the handshake only writes the preface: done by now
+    let channel = executor.connections.borrow().get(&id)?.channel.clone();
+    Some(Lease { executor, id, channel })
+}
+
+// ---- a unix socket watched by uv_poll -----------------------------------------------------
+
+/// What the poll callback and the socket share.
+struct Watch {
+    handle: *mut c_void,
+    uv: &'static Uv,
+    read: Cell<Option<Waker>>,
+    write: Cell<Option<Waker>>,
+    interest: Cell<c_int>,
+    failed: Cell<bool>,
+}
+
+impl Watch {
+    fn want(&self, event: c_int) {
+        self.set_interest(self.interest.get() | event);
+    }
+
+    fn set_interest(&self, events: c_int) {
+        if events == self.interest.get() {
+            return;
+        }
+        let status = unsafe {
+            if events == 0 {
+                (self.uv.poll_stop)(self.handle)
+            } else {
+                (self.uv.poll_start)(self.handle, events, on_poll)
+            }
+        };
+        if status < 0 {
+            self.failed.set(true);
+        }
+        self.interest.set(events);
+    }
+}
+
+unsafe extern "C" fn on_poll(handle: *mut c_void, status: c_int, events: c_int) {
+    // uv_handle_t's first field is `void* data`: ours points at the Watch.
+    let watch = unsafe { &*(*(handle as *mut *const Watch)) };
+    let Some(executor) = EXECUTOR.with_borrow(|e| e.clone()) else { return };
+    // The drain below polls what these wakes queue: no need to ask for another.
+    executor.queue.state.lock().unwrap_or_else(|e| e.into_inner()).scheduled = true;
+    if status < 0 {
+        watch.failed.set(true);
+        watch.set_interest(0);
+        for slot in [&watch.read, &watch.write] {
+            if let Some(waker) = slot.take() {
+                waker.wake();
+            }
+        }
+    } else {
+        let mut keep = watch.interest.get();
+        if events & UV_READABLE != 0 {
+            // Level-triggered: with nobody reading, stop watching rather than spin.
+            match watch.read.take() {
+                Some(waker) => waker.wake(),
+                None => keep &= !UV_READABLE,
+            }
+        }
+        if events & UV_WRITABLE != 0 {
+            keep &= !UV_WRITABLE;
+            if let Some(waker) = watch.write.take() {
+                waker.wake();
+            }
+        }
+        watch.set_interest(keep);
+    }
+    executor.drain_in_scope();
+}
+
+unsafe extern "C" fn on_close(handle: *mut c_void) {
+    let Some(uv) = uv() else { return };
+    unsafe {
+        drop(Rc::from_raw(*(handle as *mut *const Watch)));
+        std::alloc::dealloc(handle.cast(), poll_layout(uv));
+    }
+}
+
+struct UvSocket {
+    fd: OwnedFd,
+    watch: Rc<Watch>,
+}
+
+impl UvSocket {
+    /// A non-blocking connect: a unix socket connects at once or fails (it never blocks the loop).
+    fn connect(executor: &Executor, path: &std::path::Path) -> io::Result<UvSocket> {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = path.as_os_str().as_bytes();
+        let mut address: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+        if bytes.len() >= address.sun_path.len() {
+            return Err(io::Error::from(io::ErrorKind::InvalidInput));
+        }
+        address.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (dst, src) in address.sun_path.iter_mut().zip(bytes) {
+            *dst = *src as libc::c_char;
+        }
+        let fd =
+            unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let length = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+        if unsafe { libc::connect(fd.as_raw_fd(), (&raw const address).cast(), length) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let uv = executor.uv;
+        let handle = unsafe { std::alloc::alloc_zeroed(poll_layout(uv)) }.cast::<c_void>();
+        if handle.is_null() {
+            return Err(io::Error::from(io::ErrorKind::OutOfMemory));
+        }
+        if unsafe { (uv.poll_init)(executor.uv_loop, handle, fd.as_raw_fd()) } < 0 {
+            unsafe { std::alloc::dealloc(handle.cast(), poll_layout(uv)) };
+            return Err(io::Error::other("uv_poll_init failed"));
+        }
+        let watch = Rc::new(Watch {
+            handle,
+            uv,
+            read: Cell::new(None),
+            write: Cell::new(None),
+            interest: Cell::new(0),
+            failed: Cell::new(false),
+        });
+        unsafe {
+            *(handle as *mut *const Watch) = Rc::into_raw(watch.clone());
+            // Pending calls hold the loop open (the settle threadsafe function), not the socket.
+            (uv.unref)(handle);
+        }
+        Ok(UvSocket { fd, watch })
+    }
+
+    fn check(&self) -> io::Result<()> {
+        if self.watch.failed.get() {
+            Err(io::Error::other("watching the containerd socket failed"))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// One non-blocking socket operation; on EAGAIN, waits for `event`.
+    fn io<T>(
+        &self,
+        cx: &mut Context<'_>,
+        event: c_int,
+        mut op: impl FnMut() -> isize,
+        done: impl FnOnce(usize) -> T,
+    ) -> Poll<io::Result<T>> {
+        self.check()?;
+        loop {
+            let n = op();
+            if n >= 0 {
+                return Poll::Ready(Ok(done(n as usize)));
+            }
+            let error = io::Error::last_os_error();
+            match error.kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock => {
+                    let slot = if event == UV_READABLE { &self.watch.read } else { &self.watch.write };
+                    slot.set(Some(cx.waker().clone()));
+                    self.watch.want(event);
+                    return Poll::Pending;
+                }
+                _ => return Poll::Ready(Err(error)),
+            }
+        }
+    }
+}
+
+impl Drop for UvSocket {
+    fn drop(&mut self) {
+        // uv_close stops the watch now and frees the handle later; the fd closes after it.
+        unsafe { (self.watch.uv.close)(self.watch.handle, Some(on_close)) };
+    }
+}
+
+impl tokio::io::AsyncRead for UvSocket {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let fd = self.fd.as_raw_fd();
+        let unfilled = unsafe { buf.unfilled_mut() };
+        let (ptr, len) = (unfilled.as_mut_ptr(), unfilled.len());
+        let read = self.io(cx, UV_READABLE, || unsafe { libc::recv(fd, ptr.cast(), len, 0) }, |n| n);
+        if let Poll::Ready(Ok(n)) = read {
+            unsafe { buf.assume_init(n) };
+            buf.advance(n);
+        }
+        read.map_ok(|_| ())
+    }
+}
+
+impl tokio::io::AsyncWrite for UvSocket {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let fd = self.fd.as_raw_fd();
+        self.io(
+            cx,
+            UV_WRITABLE,
+            || unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) },
+            |n| n,
+        )
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let fd = self.fd.as_raw_fd();
+        self.io(
+            cx,
+            UV_WRITABLE,
+            || unsafe {
+                let mut message: libc::msghdr = std::mem::zeroed();
+                // IoSlice is ABI-compatible with iovec on unix.
+                message.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+                message.msg_iovlen = bufs.len().min(libc::UIO_MAXIOV as usize) as _;
+                libc::sendmsg(fd, &message, libc::MSG_NOSIGNAL)
+            },
+            |n| n,
+        )
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        unsafe { libc::shutdown(self.fd.as_raw_fd(), libc::SHUT_WR) };
+        Poll::Ready(Ok(()))
+    }
+}
