@@ -187,9 +187,10 @@ async function main() {
     if (vendor) grpc = await connectGrpc({ socket: sb.address, vendor })
     const ctx = {
       sb, client, grpc, vendor, quick: options.quick, log,
-      // The raw tonic floor (bench/rust-floor): op 'version' | 'images' | 'containers'.
-      floor: async (op, namespace, sequential, concurrent) =>
-        JSON.parse((await run(FLOOR_BIN, [sb.address, op, namespace, String(sequential), String(concurrent)])).stdout),
+      // The raw tonic floor (bench/rust-floor): op 'version' | 'images' | 'containers';
+      // runtime 'current-thread' (fastest for calls one after another) | 'multi-thread'.
+      floor: async (op, namespace, sequential, concurrent, runtime = 'current-thread') =>
+        JSON.parse((await run(FLOOR_BIN, [sb.address, op, namespace, String(sequential), String(concurrent), runtime])).stdout),
     }
     const sections = {
       rpc: () => require('./sections/rpc.js').benchRpc(ctx),

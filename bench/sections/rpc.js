@@ -7,6 +7,7 @@
 const path = require('node:path')
 const { run, cpuMeter, pool } = require('../lib/procs.js')
 const { summary } = require('../lib/stats.js')
+const { binding } = require('../../lib/native.js')
 
 const LIST_NS = 'bench-list'
 const OBJECTS = 1000
@@ -35,6 +36,25 @@ function aggregate(parts) {
   const samples = parts.flatMap((p) => p.samples)
   const cpuUs = parts.reduce((a, p) => a + p.cpuUs, 0)
   return { ...summary(samples), cpuPerCallUs: cpuUs / samples.length, roundMedians: parts.map((p) => summary(p.samples).median) }
+}
+
+function aggregateFloor(parts) {
+  return {
+    ...summary(parts.flatMap((p) => p.samplesUs.map((us) => us / 1000))),
+    cpuPerCallUs: parts.reduce((a, p) => a + p.cpuPerCallUs, 0) / parts.length,
+    connectMs: summary(parts.map((p) => p.connectMs)).median,
+    roundMedians: parts.map((p) => summary(p.samplesUs).median / 1000),
+  }
+}
+
+/** Runs `fn` with this package's short calls sent over the tokio workers, as on Deno and Bun. */
+async function overWorkers(fn) {
+  binding.setThreadTransport(false)
+  try {
+    return await fn()
+  } finally {
+    binding.setThreadTransport(true)
+  }
 }
 
 function aggregateConcurrent(parts, calls, limit) {
@@ -171,23 +191,23 @@ async function benchRpc(ctx) {
     await sequential(op.ours, warmup)
     await sequential(op.grpc, warmup)
     await sequential(op.ctr, 2)
-    const parts = { ours: [], grpc: [], ctr: [], floor: [] }
+    // For version() also the two paths compared: this package's calls over the tokio workers
+    // (how every call went before the JS-thread path), and tonic on a multi-thread runtime.
+    const paths = name === 'version'
+    const parts = { ours: [], grpc: [], ctr: [], floor: [], oursWorkers: [], floorMulti: [] }
     for (let r = 0; r < op.rounds; r++) {
       parts.ours.push(await sequential(op.ours, op.n))
+      if (paths) parts.oursWorkers.push(await overWorkers(() => sequential(op.ours, op.n)))
       parts.grpc.push(await sequential(op.grpc, op.n))
       parts.ctr.push(await sequential(op.ctr, op.nCtr))
       const f = await floor(...op.floor, op.n, 0)
       if (op.count && f.objects !== OBJECTS) throw new Error(`${name} via tonic returned ${f.objects} objects`)
       parts.floor.push(f)
+      if (paths) parts.floorMulti.push(await floor(...op.floor, op.n, 0, 'multi-thread'))
     }
     const seq = {
       ours: aggregate(parts.ours),
-      floor: {
-        ...summary(parts.floor.flatMap((p) => p.samplesUs.map((us) => us / 1000))),
-        cpuPerCallUs: parts.floor.reduce((a, p) => a + p.cpuPerCallUs, 0) / parts.floor.length,
-        connectMs: summary(parts.floor.map((p) => p.connectMs)).median,
-        roundMedians: parts.floor.map((p) => summary(p.samplesUs).median / 1000),
-      },
+      floor: aggregateFloor(parts.floor),
       grpc: aggregate(parts.grpc),
       ctr: aggregate(parts.ctr),
     }
@@ -196,11 +216,19 @@ async function benchRpc(ctx) {
       oursOverFloor: summary(seq.ours.roundMedians.map((o, i) => o / seq.floor.roundMedians[i])).median,
       grpcOverOurs: summary(seq.grpc.roundMedians.map((g, i) => g / seq.ours.roundMedians[i])).median,
     }
+    if (paths) {
+      seq.oursWorkers = aggregate(parts.oursWorkers)
+      seq.floorMulti = aggregateFloor(parts.floorMulti)
+      seq.roundRatios.oursWorkersOverFloor = summary(seq.oursWorkers.roundMedians.map((o, i) => o / seq.floor.roundMedians[i])).median
+      seq.roundRatios.floorMultiOverFloor = summary(seq.floorMulti.roundMedians.map((o, i) => o / seq.floor.roundMedians[i])).median
+      seq.roundRatios.oursOverFloorMulti = summary(seq.ours.roundMedians.map((o, i) => o / seq.floorMulti.roundMedians[i])).median
+    }
     const conc = { ours: [], grpc: [], ctr: [], floor: [] }
     for (let r = 0; r < P.concRounds; r++) {
       conc.ours.push(await concurrent(op.ours, op.conc))
       conc.grpc.push(await concurrent(op.grpc, op.conc))
-      const f = await floor(...op.floor, 0, op.conc)
+      // Many calls in flight: tonic does best with its connection on worker threads.
+      const f = await floor(...op.floor, 0, op.conc, 'multi-thread')
       conc.floor.push({ wallMs: f.concurrentMs, cpuUs: f.concurrentCpuPerCallUs * op.conc })
     }
     // ctr: one round (every call is a process), with a cap on processes in flight.

@@ -1,9 +1,13 @@
 //! The floor for the RPC benchmarks: the same gRPC calls through tonic and containerd-client, with
 //! no JavaScript in between, over one channel dialled the way the addon dials it.
 //!
-//!   containerd-napi-rust-floor SOCKET OP NAMESPACE SEQUENTIAL_CALLS CONCURRENT_CALLS
+//!   containerd-napi-rust-floor SOCKET OP NAMESPACE SEQUENTIAL_CALLS CONCURRENT_CALLS [RUNTIME]
 //!
-//! OP is `version`, `images` (Images.List) or `containers` (Containers.List). Prints one JSON
+//! OP is `version`, `images` (Images.List) or `containers` (Containers.List). RUNTIME is
+//! `current-thread` (the default: every step of a call on the calling thread, the fastest tonic
+//! gets for calls one after another) or `multi-thread` (what `#[tokio::main]` gives: the channel's
+//! connection runs on worker threads, so each call hops from the caller to a worker and back).
+//! Prints one JSON
 //! object: connect time, per-call latencies (µs) of the sequential calls (after a warm-up),
 //! process CPU per sequential call, and the wall time and CPU of CONCURRENT_CALLS calls in flight
 //! at once.
@@ -84,13 +88,21 @@ impl Caller {
     }
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() != 6 {
-        eprintln!("usage: {} SOCKET OP NAMESPACE SEQUENTIAL_CALLS CONCURRENT_CALLS", args[0]);
+    if args.len() != 6 && args.len() != 7 {
+        eprintln!("usage: {} SOCKET OP NAMESPACE SEQUENTIAL_CALLS CONCURRENT_CALLS [current-thread|multi-thread]", args[0]);
         std::process::exit(2);
     }
+    let runtime = match args.get(6).map_or("current-thread", String::as_str) {
+        "current-thread" => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        "multi-thread" => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+        other => panic!("unknown RUNTIME {other}"),
+    };
+    runtime.expect("tokio runtime").block_on(bench(args));
+}
+
+async fn bench(args: Vec<String>) {
     let sequential: usize = args[4].parse().expect("SEQUENTIAL_CALLS");
     let concurrent: usize = args[5].parse().expect("CONCURRENT_CALLS");
 
