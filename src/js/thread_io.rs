@@ -44,7 +44,8 @@ pub fn enabled() -> bool {
 
 const UV_READABLE: c_int = 1;
 const UV_WRITABLE: c_int = 2;
-const UV_POLL: c_int = 8; // uv_handle_type
+const UV_IDLE: c_int = 6; // uv_handle_type
+const UV_POLL: c_int = 8;
 
 type PollCb = unsafe extern "C" fn(*mut c_void, c_int, c_int);
 type CloseCb = unsafe extern "C" fn(*mut c_void);
@@ -54,6 +55,10 @@ type PollStop = unsafe extern "C" fn(*mut c_void) -> c_int;
 type Close = unsafe extern "C" fn(*mut c_void, Option<CloseCb>);
 type Unref = unsafe extern "C" fn(*mut c_void);
 type HandleSize = unsafe extern "C" fn(c_int) -> usize;
+type IdleCb = unsafe extern "C" fn(*mut c_void);
+type IdleInit = unsafe extern "C" fn(*mut c_void, *mut c_void) -> c_int;
+type IdleStart = unsafe extern "C" fn(*mut c_void, IdleCb) -> c_int;
+type IdleStop = unsafe extern "C" fn(*mut c_void) -> c_int;
 
 struct Uv {
     poll_init: PollInit,
@@ -61,8 +66,12 @@ struct Uv {
     poll_stop: PollStop,
     close: Close,
     unref: Unref,
-    /// `uv_poll_t`'s size in this libuv.
+    idle_init: IdleInit,
+    idle_start: IdleStart,
+    idle_stop: IdleStop,
+    /// `uv_poll_t`'s and `uv_idle_t`'s sizes in this libuv.
     poll_size: usize,
+    idle_size: usize,
 }
 
 fn uv() -> Option<&'static Uv> {
@@ -80,14 +89,25 @@ fn uv() -> Option<&'static Uv> {
             poll_stop: transmute::<*mut c_void, PollStop>(find(b"uv_poll_stop\0")?),
             close: transmute::<*mut c_void, Close>(find(b"uv_close\0")?),
             unref: transmute::<*mut c_void, Unref>(find(b"uv_unref\0")?),
+            idle_init: transmute::<*mut c_void, IdleInit>(find(b"uv_idle_init\0")?),
+            idle_start: transmute::<*mut c_void, IdleStart>(find(b"uv_idle_start\0")?),
+            idle_stop: transmute::<*mut c_void, IdleStop>(find(b"uv_idle_stop\0")?),
             poll_size: handle_size(UV_POLL),
+            idle_size: handle_size(UV_IDLE),
         })
     })
     .as_ref()
 }
 
-fn poll_layout(uv: &Uv) -> std::alloc::Layout {
-    std::alloc::Layout::from_size_align(uv.poll_size.max(64), 16).expect("uv_poll_t layout")
+/// Memory for a libuv handle (freed in its close callback, which knows only the handle).
+fn handle_layout(uv: &Uv) -> std::alloc::Layout {
+    std::alloc::Layout::from_size_align(uv.poll_size.max(uv.idle_size).max(64), 16).expect("uv handle layout")
+}
+
+unsafe extern "C" fn free_handle(handle: *mut c_void) {
+    if let Some(uv) = uv() {
+        unsafe { std::alloc::dealloc(handle.cast(), handle_layout(uv)) };
+    }
 }
 
 // ---- the executor -------------------------------------------------------------------------
@@ -146,7 +166,13 @@ struct Executor {
     free: RefCell<Vec<usize>>,
     queue: Arc<Queue>,
     connections: RefCell<HashMap<usize, Lent>>,
+    /// Sockets with output to send at the end of this drain.
+    unsent: RefCell<Vec<Rc<Watch>>>,
     async_context: sys::napi_async_context,
+    /// A `uv_idle_t`: calls started during one turn of the event loop are polled together at the
+    /// start of the next, so a burst of calls goes out in one write.
+    idle: *mut c_void,
+    idle_armed: Cell<bool>,
 }
 
 thread_local! {
@@ -163,6 +189,14 @@ pub fn current_env() -> Option<sys::napi_env> {
 
 fn with_executor(env: sys::napi_env, f: impl FnOnce(&Executor)) {
     let executor = EXECUTOR.with_borrow(|e| e.clone().filter(|e| e.env == env));
+    if let Some(executor) = executor {
+        f(&executor);
+    }
+}
+
+/// This thread's executor, whichever environment it serves (for code polled by it).
+fn with_executor_here(f: impl FnOnce(&Executor)) {
+    let executor = EXECUTOR.with_borrow(|e| e.clone());
     if let Some(executor) = executor {
         f(&executor);
     }
@@ -189,6 +223,12 @@ fn executor(env: sys::napi_env) -> Option<Rc<Executor>> {
         }
     }
     let js = JsThread::of(env).ok()?;
+    let idle = unsafe { std::alloc::alloc_zeroed(handle_layout(uv)) }.cast::<c_void>();
+    if idle.is_null() || unsafe { (uv.idle_init)(uv_loop.cast(), idle) } < 0 {
+        return None; // (a handle uv_idle_init refused is not registered anywhere: leaking it is safe)
+    }
+    // Pending calls hold the loop open (the settle threadsafe function), not this handle.
+    unsafe { (uv.unref)(idle) };
     let executor = Rc::new(Executor {
         env,
         uv_loop: uv_loop.cast(),
@@ -197,7 +237,10 @@ fn executor(env: sys::napi_env) -> Option<Rc<Executor>> {
         free: RefCell::default(),
         queue: Arc::new(Queue { state: Mutex::default(), js }),
         connections: RefCell::default(),
+        unsent: RefCell::default(),
         async_context,
+        idle,
+        idle_armed: Cell::new(false),
     });
     if unsafe { sys::napi_add_env_cleanup_hook(env, Some(teardown), env.cast()) } != sys::Status::napi_ok {
         return None;
@@ -214,6 +257,7 @@ unsafe extern "C" fn teardown(data: *mut c_void) {
         executor.connections.borrow_mut().clear();
         let tasks = std::mem::take(&mut *executor.tasks.borrow_mut());
         drop(tasks);
+        unsafe { (executor.uv.close)(executor.idle, Some(free_handle)) };
         unsafe { sys::napi_async_destroy(env, executor.async_context) };
     }
 }
@@ -234,6 +278,13 @@ impl Executor {
         self.queue.state.lock().unwrap_or_else(|e| e.into_inner()).ready.push(id);
     }
 
+    /// Polls the ready tasks at the start of the next turn of the event loop.
+    fn drain_soon(&self) {
+        if !self.idle_armed.replace(true) {
+            unsafe { (self.uv.idle_start)(self.idle, on_idle) };
+        }
+    }
+
     /// Polls ready tasks until none is left. Callers are on the JS thread, in a JS call or a
     /// callback scope (a promise settled here runs its reactions when that scope closes).
     fn drain(&self) {
@@ -248,14 +299,18 @@ impl Executor {
         let _runtime = runtime::handle().ok().map(|h| h.enter()); // timers, tokio::sync
         let outer = POLLING.replace(self.env);
         loop {
-            let ready = {
+            let ready = std::mem::take(&mut self.queue.state.lock().unwrap_or_else(|e| e.into_inner()).ready);
+            if ready.is_empty() {
+                // Everything polled: send what the tasks wrote (which may wake some again).
+                let unsent = std::mem::take(&mut *self.unsent.borrow_mut());
+                unsent.iter().for_each(|watch| watch.flush());
                 let mut state = self.queue.state.lock().unwrap_or_else(|e| e.into_inner());
                 if state.ready.is_empty() {
                     state.draining = false;
                     break;
                 }
-                std::mem::take(&mut state.ready)
-            };
+                continue;
+            }
             for id in ready {
                 self.poll(id);
             }
@@ -302,6 +357,13 @@ impl Executor {
     }
 }
 
+unsafe extern "C" fn on_idle(handle: *mut c_void) {
+    let Some(executor) = EXECUTOR.with_borrow(|e| e.clone()) else { return };
+    unsafe { (executor.uv.idle_stop)(handle) };
+    executor.idle_armed.set(false);
+    executor.drain_in_scope();
+}
+
 /// hyper's tasks for a thread connection run on that thread's executor.
 #[derive(Clone, Copy)]
 struct ThreadExec;
@@ -325,14 +387,15 @@ pub struct Lease {
 }
 
 impl Lease {
-    /// Runs `fut` on this thread with the connection lent to the calls it makes; polls it now.
+    /// Runs `fut` on this thread with the connection lent to the calls it makes, from the next
+    /// turn of the event loop on.
     pub fn run(self, fut: impl Future<Output = ()> + 'static) {
         let (id, channel) = (self.id, self.channel);
         let mut fut = Box::pin(fut);
         self.executor.spawn(Box::pin(std::future::poll_fn(move |cx| {
             with_thread_channel(id, &channel, || fut.as_mut().poll(cx))
         })));
-        self.executor.drain();
+        self.executor.drain_soon();
     }
 }
 
@@ -379,13 +442,60 @@ pub fn lend(env: sys::napi_env, client: &core::Client) -> Option<Lease> {
 struct Watch {
     handle: *mut c_void,
     uv: &'static Uv,
+    /// The socket (owned by the UvSocket; `closed` once that is gone).
+    fd: c_int,
+    closed: Cell<bool>,
+    /// Bytes written by h2 and not sent yet: sent at the end of the drain, so that the frames of
+    /// one call (headers, then data once the stream has capacity) leave in one write and the
+    /// daemon reads them in one go.
+    out: RefCell<Vec<u8>>,
     read: Cell<Option<Waker>>,
     write: Cell<Option<Waker>>,
     interest: Cell<c_int>,
+    /// Events the socket may be ready for: cleared by EAGAIN, set by libuv. Saves the read that
+    /// would only say EAGAIN again (h2 tries to read after every write).
+    ready: Cell<c_int>,
     failed: Cell<bool>,
 }
 
+/// Past this much unsent output, writers wait for the socket (backpressure).
+const OUT_LIMIT: usize = 1 << 20;
+
 impl Watch {
+    /// Sends what is buffered, until done or the socket is full (then waits for it).
+    fn flush(&self) {
+        let mut out = self.out.borrow_mut();
+        while !out.is_empty() && !self.closed.get() && !self.failed.get() {
+            let n = unsafe { libc::send(self.fd, out.as_ptr().cast(), out.len(), libc::MSG_NOSIGNAL) };
+            if n >= 0 {
+                out.drain(..n as usize);
+                continue;
+            }
+            match io::Error::last_os_error().kind() {
+                io::ErrorKind::Interrupted => {}
+                io::ErrorKind::WouldBlock => {
+                    self.ready.set(self.ready.get() & !UV_WRITABLE);
+                    self.want(UV_WRITABLE);
+                    return;
+                }
+                _ => {
+                    // Reads and writes fail from now on: the connection's task ends its calls.
+                    self.failed.set(true);
+                    for slot in [&self.read, &self.write] {
+                        if let Some(waker) = slot.take() {
+                            waker.wake();
+                        }
+                    }
+                }
+            }
+        }
+        if out.is_empty() {
+            if let Some(waker) = self.write.take() {
+                waker.wake(); // a writer waiting for room
+            }
+        }
+    }
+
     fn want(&self, event: c_int) {
         self.set_interest(self.interest.get() | event);
     }
@@ -414,6 +524,7 @@ unsafe extern "C" fn on_poll(handle: *mut c_void, status: c_int, events: c_int) 
     let Some(executor) = EXECUTOR.with_borrow(|e| e.clone()) else { return };
     // The drain below polls what these wakes queue: no need to ask for another.
     executor.queue.state.lock().unwrap_or_else(|e| e.into_inner()).scheduled = true;
+    watch.ready.set(watch.ready.get() | events | if status < 0 { UV_READABLE | UV_WRITABLE } else { 0 });
     if status < 0 {
         watch.failed.set(true);
         watch.set_interest(0);
@@ -431,13 +542,11 @@ unsafe extern "C" fn on_poll(handle: *mut c_void, status: c_int, events: c_int) 
                 None => keep &= !UV_READABLE,
             }
         }
-        if events & UV_WRITABLE != 0 {
-            keep &= !UV_WRITABLE;
-            if let Some(waker) = watch.write.take() {
-                waker.wake();
-            }
-        }
         watch.set_interest(keep);
+        if events & UV_WRITABLE != 0 {
+            watch.set_interest(watch.interest.get() & !UV_WRITABLE);
+            watch.flush();
+        }
     }
     executor.drain_in_scope();
 }
@@ -446,7 +555,7 @@ unsafe extern "C" fn on_close(handle: *mut c_void) {
     let Some(uv) = uv() else { return };
     unsafe {
         drop(Rc::from_raw(*(handle as *mut *const Watch)));
-        std::alloc::dealloc(handle.cast(), poll_layout(uv));
+        std::alloc::dealloc(handle.cast(), handle_layout(uv));
     }
 }
 
@@ -479,20 +588,24 @@ impl UvSocket {
             return Err(io::Error::last_os_error());
         }
         let uv = executor.uv;
-        let handle = unsafe { std::alloc::alloc_zeroed(poll_layout(uv)) }.cast::<c_void>();
+        let handle = unsafe { std::alloc::alloc_zeroed(handle_layout(uv)) }.cast::<c_void>();
         if handle.is_null() {
             return Err(io::Error::from(io::ErrorKind::OutOfMemory));
         }
         if unsafe { (uv.poll_init)(executor.uv_loop, handle, fd.as_raw_fd()) } < 0 {
-            unsafe { std::alloc::dealloc(handle.cast(), poll_layout(uv)) };
+            unsafe { std::alloc::dealloc(handle.cast(), handle_layout(uv)) };
             return Err(io::Error::other("uv_poll_init failed"));
         }
         let watch = Rc::new(Watch {
             handle,
             uv,
+            fd: fd.as_raw_fd(),
+            closed: Cell::new(false),
+            out: RefCell::default(),
             read: Cell::new(None),
             write: Cell::new(None),
             interest: Cell::new(0),
+            ready: Cell::new(UV_READABLE | UV_WRITABLE),
             failed: Cell::new(false),
         });
         unsafe {
@@ -520,6 +633,15 @@ impl UvSocket {
         done: impl FnOnce(usize) -> T,
     ) -> Poll<io::Result<T>> {
         self.check()?;
+        let wait = || {
+            let slot = if event == UV_READABLE { &self.watch.read } else { &self.watch.write };
+            slot.set(Some(cx.waker().clone()));
+            self.watch.want(event);
+            Poll::Pending
+        };
+        if self.watch.ready.get() & event == 0 {
+            return wait();
+        }
         loop {
             let n = op();
             if n >= 0 {
@@ -529,10 +651,8 @@ impl UvSocket {
             match error.kind() {
                 io::ErrorKind::Interrupted => continue,
                 io::ErrorKind::WouldBlock => {
-                    let slot = if event == UV_READABLE { &self.watch.read } else { &self.watch.write };
-                    slot.set(Some(cx.waker().clone()));
-                    self.watch.want(event);
-                    return Poll::Pending;
+                    self.watch.ready.set(self.watch.ready.get() & !event);
+                    return wait();
                 }
                 _ => return Poll::Ready(Err(error)),
             }
@@ -543,6 +663,7 @@ impl UvSocket {
 impl Drop for UvSocket {
     fn drop(&mut self) {
         // uv_close stops the watch now and frees the handle later; the fd closes after it.
+        self.watch.closed.set(true);
         unsafe { (self.watch.uv.close)(self.watch.handle, Some(on_close)) };
     }
 }
@@ -561,15 +682,31 @@ impl tokio::io::AsyncRead for UvSocket {
     }
 }
 
+impl UvSocket {
+    /// Takes `bufs` into the output buffer (sent at the end of the drain), or waits for room.
+    fn buffer(&self, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        self.check()?;
+        if self.watch.out.borrow().len() >= OUT_LIMIT {
+            self.watch.flush();
+            self.check()?;
+            if self.watch.out.borrow().len() >= OUT_LIMIT {
+                self.watch.write.set(Some(cx.waker().clone()));
+                return Poll::Pending;
+            }
+        }
+        let mut out = self.watch.out.borrow_mut();
+        if out.is_empty() {
+            with_executor_here(|executor| executor.unsent.borrow_mut().push(self.watch.clone()));
+        }
+        let before = out.len();
+        bufs.iter().for_each(|b| out.extend_from_slice(b));
+        Poll::Ready(Ok(out.len() - before))
+    }
+}
+
 impl tokio::io::AsyncWrite for UvSocket {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        let fd = self.fd.as_raw_fd();
-        self.io(
-            cx,
-            UV_WRITABLE,
-            || unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) },
-            |n| n,
-        )
+        self.buffer(cx, &[io::IoSlice::new(buf)])
     }
 
     fn poll_write_vectored(
@@ -577,19 +714,7 @@ impl tokio::io::AsyncWrite for UvSocket {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let fd = self.fd.as_raw_fd();
-        self.io(
-            cx,
-            UV_WRITABLE,
-            || unsafe {
-                let mut message: libc::msghdr = std::mem::zeroed();
-                // IoSlice is ABI-compatible with iovec on unix.
-                message.msg_iov = bufs.as_ptr() as *mut libc::iovec;
-                message.msg_iovlen = bufs.len().min(libc::UIO_MAXIOV as usize) as _;
-                libc::sendmsg(fd, &message, libc::MSG_NOSIGNAL)
-            },
-            |n| n,
-        )
+        self.buffer(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -597,10 +722,12 @@ impl tokio::io::AsyncWrite for UvSocket {
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // Sent when the drain ends, within this turn of the event loop.
         Poll::Ready(Ok(()))
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.watch.flush();
         unsafe { libc::shutdown(self.fd.as_raw_fd(), libc::SHUT_WR) };
         Poll::Ready(Ok(()))
     }
