@@ -166,8 +166,9 @@ struct Executor {
     free: RefCell<Vec<usize>>,
     queue: Arc<Queue>,
     connections: RefCell<HashMap<usize, Lent>>,
-    /// Sockets with output to send at the end of this drain.
+    /// Sockets with output to send, and whether this drain sends it (the one from `on_idle`).
     unsent: RefCell<Vec<Rc<Watch>>>,
+    send_now: Cell<bool>,
     async_context: sys::napi_async_context,
     /// A `uv_idle_t`: calls started during one turn of the event loop are polled together at the
     /// start of the next, so a burst of calls goes out in one write.
@@ -238,6 +239,7 @@ fn executor(env: sys::napi_env) -> Option<Rc<Executor>> {
         queue: Arc::new(Queue { state: Mutex::default(), js }),
         connections: RefCell::default(),
         unsent: RefCell::default(),
+        send_now: Cell::new(false),
         async_context,
         idle,
         idle_armed: Cell::new(false),
@@ -298,12 +300,21 @@ impl Executor {
         }
         let _runtime = runtime::handle().ok().map(|h| h.enter()); // timers, tokio::sync
         let outer = POLLING.replace(self.env);
+        let send = self.send_now.replace(false);
         loop {
             let ready = std::mem::take(&mut self.queue.state.lock().unwrap_or_else(|e| e.into_inner()).ready);
             if ready.is_empty() {
-                // Everything polled: send what the tasks wrote (which may wake some again).
-                let unsent = std::mem::take(&mut *self.unsent.borrow_mut());
-                unsent.iter().for_each(|watch| watch.flush());
+                // Everything polled. What the tasks wrote goes out at the start of the next turn
+                // of the loop, together with the calls JS starts before then: an answer's PING
+                // ACK and the next request leave in one write.
+                if !send {
+                    if !self.unsent.borrow().is_empty() {
+                        self.drain_soon();
+                    }
+                } else {
+                    let unsent = std::mem::take(&mut *self.unsent.borrow_mut());
+                    unsent.iter().for_each(|watch| watch.flush()); // may wake writers
+                }
                 let mut state = self.queue.state.lock().unwrap_or_else(|e| e.into_inner());
                 if state.ready.is_empty() {
                     state.draining = false;
@@ -361,6 +372,7 @@ unsafe extern "C" fn on_idle(handle: *mut c_void) {
     let Some(executor) = EXECUTOR.with_borrow(|e| e.clone()) else { return };
     unsafe { (executor.uv.idle_stop)(handle) };
     executor.idle_armed.set(false);
+    executor.send_now.set(true);
     executor.drain_in_scope();
 }
 
@@ -445,9 +457,10 @@ struct Watch {
     /// The socket (owned by the UvSocket; `closed` once that is gone).
     fd: c_int,
     closed: Cell<bool>,
-    /// Bytes written by h2 and not sent yet: sent at the end of the drain, so that the frames of
-    /// one call (headers, then data once the stream has capacity) leave in one write and the
-    /// daemon reads them in one go.
+    /// Bytes written by h2 and not sent yet: sent by the next drain of `on_idle`, so that the
+    /// frames of the calls started in one turn of the loop (headers, then data once the stream
+    /// has capacity, and the PING ACK of the last answer) leave in one write and the daemon reads
+    /// them in one go.
     out: RefCell<Vec<u8>>,
     read: Cell<Option<Waker>>,
     write: Cell<Option<Waker>>,
@@ -677,6 +690,11 @@ impl tokio::io::AsyncRead for UvSocket {
         if let Poll::Ready(Ok(n)) = read {
             unsafe { buf.assume_init(n) };
             buf.advance(n);
+            if n > 0 && n < len {
+                // A short read emptied the socket: the next read waits for libuv's word instead
+                // of asking the kernel for an EAGAIN (as tokio does).
+                self.watch.ready.set(self.watch.ready.get() & !UV_READABLE);
+            }
         }
         read.map_ok(|_| ())
     }
