@@ -23,7 +23,9 @@ const CHUNK_BYTES: usize = 128 << 10;
 /// Write messages sent but not yet answered, per blob. The daemon answers every message once it has
 /// written it, so this bounds what a write holds in memory however slow the daemon is; without it,
 /// tonic and h2 (1 MiB send buffer per stream) queue whatever the registry delivers faster.
-const UNACKED_WRITES: usize = 3;
+/// 4 (512 KiB) is a trade: a download without unpack on a warm connection measured ~8 % slower
+/// than with no limit (8 matched it, at ~3 MiB more peak RSS); a pull that unpacks was not slower.
+const UNACKED_WRITES: usize = 4;
 /// How often to look again while another writer holds the same ingest ref.
 const LOCKED_RETRY: Duration = Duration::from_millis(100);
 
