@@ -83,6 +83,12 @@ function lifecycleTable(results) {
       rows.push([`download only, no unpack (pull({ unpack: false }) vs ctr content fetch), median of ${d.runs} (s)`,
         num(d.ours.median / 1000), num(d.ctr.median / 1000), rel(d.ours.median, d.ctr.median)])
     }
+    const m = p.peakRss
+    if (m) {
+      rows.push([`pull + unpack peak RSS, fresh process, median of ${m.runs} (MiB)`, num(m.oursMiB), num(m.ctrMiB), rel(m.oursMiB, m.ctrMiB)])
+      rows.push(['pull\'s own peak RSS = napi − bare node (MiB)',
+        `${num(m.pullOwnMiB)} (bare node ${num(m.bareNodeMiB)}; loaded + connected ${num(m.oursConnectedMiB)})`, '—', '—'])
+    }
   }
   const r = results.run
   if (r) {
@@ -98,7 +104,7 @@ function lifecycleTable(results) {
       `${num(c.ctr.perRun.median / 1000)} / ${num(c.ctr.perRun.p99 / 1000)}`, rel(c.ours.perRun.median, c.ctr.perRun.median)])
   }
   if (rows.length === 0) return null
-  return markdownTable(['Pull and run', 'containerd-napi', 'ctr (Go client)', 'napi ÷ ctr (time; < 1 is better)'], rows)
+  return markdownTable(['Pull and run', 'containerd-napi', 'ctr (Go client)', 'napi ÷ ctr (time or memory; < 1 is better)'], rows)
 }
 
 function memoryTable(m) {
@@ -213,6 +219,11 @@ function evaluateTargets(results) {
     const x = p.ours.median / p.ctr.median
     add('pull ≤ 0.7x the time of ctr images pull (median)', x,
       `napi ${num(p.ours.median / 1000)} s ÷ ctr ${num(p.ctr.median / 1000)} s = ${ratio(x)}`, x <= 0.7)
+    const m = p.peakRss
+    if (m) {
+      add('pull\'s own peak RSS ≤ 20 MiB (napi process peak − bare node peak)', m.pullOwnMiB,
+        `${num(m.oursMiB)} − ${num(m.bareNodeMiB)} = ${num(m.pullOwnMiB)} MiB (ctr images pull: ${num(m.ctrMiB)})`, m.pullOwnMiB <= 20)
+    }
   }
   const r = results.run
   if (r) {

@@ -2,12 +2,13 @@
 // Pull: an image of four ~48 MiB incompressible gzip layers from the loopback registry, with
 // unpack (overlayfs), from a cold content store, this package vs `ctr images pull` (the Go
 // client), alternating. Before every run the image is deleted with a synchronous garbage
-// collection and the bench checks that no layer blob and no snapshot is left anywhere.
+// collection and the bench checks that no layer blob and no snapshot is left anywhere. Then the
+// peak RSS of the same pull in a fresh process, against ctr's and a bare node process's.
 
 const fs = require('node:fs')
 const path = require('node:path')
 const { run } = require('../lib/procs.js')
-const { summary } = require('../lib/stats.js')
+const { summary, median } = require('../lib/stats.js')
 const { pushPullFixture } = require('../lib/pull-fixture.js')
 
 const NS = 'bench-pull'
@@ -87,12 +88,54 @@ async function benchPull(ctx) {
       log(`  ${which.padEnd(4)} ${(ms / 1000).toFixed(2)} s (download only)`)
     }
   }
+  // Peak memory: a fresh node process that connects and pulls (bench/children/pull-memory.js,
+  // VmHWM), `ctr images pull` (its maximum RSS, from GNU time), and a bare node process (VmHWM);
+  // the pull's own share is the first minus the last. Not timed: the runs above are the timing.
+  const memoryRuns = quick ? 1 : 3
+  const child = path.join(__dirname, '../children/pull-memory.js')
+  const peaks = { ours: [], ctr: [], bare: [], oursConnected: [] }
+  const checkPulled = async (which) => {
+    const pulled = await ns.getImage(image.ref)
+    if (pulled.target.digest !== image.manifestDigest) throw new Error(`${which} pulled ${pulled.target.digest}`)
+  }
+  const measurers = {
+    ours: async () => {
+      await makeCold()
+      const out = JSON.parse((await run(process.execPath, [child, 'ours', sb.address, NS, image.ref])).stdout)
+      await checkPulled('ours')
+      peaks.oursConnected.push(out.connected.peakMiB)
+      return out.peakMiB
+    },
+    ctr: async () => {
+      await makeCold()
+      const { stderr } = await run('/usr/bin/time', ['-f', 'maxrss-kib %M', 'ctr', '-a', sb.address, '-n', NS, 'images', 'pull', '--plain-http', image.ref])
+      await checkPulled('ctr')
+      return Number(stderr.match(/^maxrss-kib (\d+)$/m)[1]) / 1024
+    },
+    bare: async () => JSON.parse((await run(process.execPath, [child, 'bare'])).stdout).peakMiB,
+  }
+  for (let i = 0; i < memoryRuns; i++) {
+    const order = i % 2 === 0 ? ['ours', 'ctr', 'bare'] : ['bare', 'ctr', 'ours']
+    for (const which of order) {
+      peaks[which].push(await measurers[which]())
+      log(`  ${which.padEnd(4)} peak RSS ${peaks[which].at(-1).toFixed(1)} MiB`)
+    }
+  }
   await makeCold()
+  const peakRss = {
+    runs: memoryRuns,
+    oursMiB: median(peaks.ours), ctrMiB: median(peaks.ctr), bareNodeMiB: median(peaks.bare),
+    // After loading the addon and connecting, before the pull.
+    oursConnectedMiB: median(peaks.oursConnected),
+    pullOwnMiB: median(peaks.ours) - median(peaks.bare),
+    samplesMiB: peaks,
+  }
   const mib = image.totalBytes / 2 ** 20
   const describe = (list) => ({ ...summary(list), runsMs: list, mibPerSec: mib / (summary(list).median / 1000) })
   return {
     image, runs, warmup, ours: describe(times.ours), ctr: describe(times.ctr),
     downloadOnly: { runs: fetchRuns, ours: describe(fetchTimes.ours), ctr: describe(fetchTimes.ctr) },
+    peakRss,
   }
 }
 

@@ -16,8 +16,16 @@ use futures_util::{Stream, StreamExt};
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// Bytes per Write message: large enough to keep per-message overhead low, far below the 16 MiB limit.
-const CHUNK_BYTES: usize = 1 << 20;
+/// Bytes per Write message. A message is in memory until the daemon has read it (our buffer, then
+/// tonic's encoded copy in h2's send queue), for every concurrent download: 128 KiB keeps a pull's
+/// share to a few MiB (1 MiB messages cost a pull ~30 MiB), and per-message overhead stays small.
+const CHUNK_BYTES: usize = 128 << 10;
+/// Write messages sent but not yet answered, per blob. The daemon answers every message once it has
+/// written it, so this bounds what a write holds in memory however slow the daemon is; without it,
+/// tonic and h2 (1 MiB send buffer per stream) queue whatever the registry delivers faster.
+/// 4 (512 KiB) is a trade: a download without unpack on a warm connection measured ~8 % slower
+/// than with no limit (8 matched it, at ~3 MiB more peak RSS); a pull that unpacks was not slower.
+const UNACKED_WRITES: usize = 4;
 /// How often to look again while another writer holds the same ingest ref.
 const LOCKED_RETRY: Duration = Duration::from_millis(100);
 
@@ -206,7 +214,8 @@ impl Client {
         let what = format!("write {}", expected.digest);
         let total =
             i64::try_from(expected.size).map_err(|_| Error::invalid_argument(format!("{what}: size out of range")))?;
-        let (tx, rx) = tokio::sync::mpsc::channel::<WriteContentRequest>(4);
+        // Depth 1: `UNACKED_WRITES` is the real bound on what is queued.
+        let (tx, rx) = tokio::sync::mpsc::channel::<WriteContentRequest>(1);
         // The daemon reads the first message before it answers, so it must be queued first.
         let stat = WriteContentRequest {
             action: WriteAction::Stat as i32,
@@ -260,6 +269,8 @@ impl Client {
             return Ok(Attempt::Retry);
         }
 
+        // A permit per Write message in flight; the receiver gives one back per answer.
+        let unacked = tokio::sync::Semaphore::new(UNACKED_WRITES);
         let send = async {
             let mut body = open_body().await?;
             // No expected digest (an archive entry not named by one): sha256, committed as computed.
@@ -285,10 +296,19 @@ impl Client {
                 }
                 verifier.update(&chunk);
                 on_bytes(chunk.len() as u64);
-                buffer.extend_from_slice(&chunk);
-                if buffer.len() >= CHUNK_BYTES {
+                // Messages of exactly CHUNK_BYTES: a chunk that crossed the boundary would make
+                // the Vec reallocate to twice its size.
+                let mut rest = &chunk[..];
+                while !rest.is_empty() {
+                    let (now, later) = rest.split_at(rest.len().min(CHUNK_BYTES - buffer.len()));
+                    buffer.extend_from_slice(now);
+                    rest = later;
+                    if buffer.len() < CHUNK_BYTES {
+                        continue;
+                    }
                     let data = std::mem::replace(&mut buffer, Vec::with_capacity(CHUNK_BYTES));
                     let len = data.len() as u64;
+                    unacked.acquire().await.map_err(|_| closed())?.forget();
                     tx.send(WriteContentRequest {
                         action: WriteAction::Write as i32,
                         r#ref: reference.to_string(),
@@ -333,7 +353,7 @@ impl Client {
             loop {
                 match responses.message().await {
                     Ok(Some(r)) if r.action == WriteAction::Commit as i32 => return Ok(()),
-                    Ok(Some(_)) => continue,
+                    Ok(Some(_)) => unacked.add_permits(1),
                     Ok(None) => {
                         return Err(Error::new(
                             Code::Internal,
