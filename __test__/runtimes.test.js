@@ -29,7 +29,7 @@ function runSmoke(name, bin, args) {
   })
 }
 
-const STEPS = ['connect', 'version', 'events', 'pull with progress', 'task: streamed stdout/stderr and stdin', 'exec', 'run', 'events seen', 'typed errors', 'abort', 'cleanup']
+const STEPS = ['connect', 'version', 'short calls: on the JS thread under Node only (Deno and Bun do not run libuv)', 'events', 'pull with progress', 'task: streamed stdout/stderr and stdin', 'exec', 'run', 'events seen', 'typed errors', 'abort', 'cleanup']
 
 // Started together at load time; each test awaits its own.
 const runs = {
