@@ -163,6 +163,8 @@ struct Executor {
     uv_loop: *mut c_void,
     uv: &'static Uv,
     tasks: RefCell<Vec<Option<Task>>>,
+    /// One waker per task slot, made once (a slot's waker wakes whichever task holds it).
+    wakers: RefCell<Vec<Waker>>,
     free: RefCell<Vec<usize>>,
     queue: Arc<Queue>,
     connections: RefCell<HashMap<usize, Lent>>,
@@ -235,6 +237,7 @@ fn executor(env: sys::napi_env) -> Option<Rc<Executor>> {
         uv_loop: uv_loop.cast(),
         uv,
         tasks: RefCell::default(),
+        wakers: RefCell::default(),
         free: RefCell::default(),
         queue: Arc::new(Queue { state: Mutex::default(), js }),
         connections: RefCell::default(),
@@ -274,7 +277,9 @@ impl Executor {
             None => {
                 let mut tasks = self.tasks.borrow_mut();
                 tasks.push(Some(task));
-                tasks.len() - 1
+                let id = tasks.len() - 1;
+                self.wakers.borrow_mut().push(Waker::from(Arc::new(TaskWaker { id, queue: self.queue.clone() })));
+                id
             }
         };
         self.queue.state.lock().unwrap_or_else(|e| e.into_inner()).ready.push(id);
@@ -334,7 +339,7 @@ impl Executor {
         let Some(mut task) = self.tasks.borrow_mut().get_mut(id).and_then(Option::take) else {
             return; // finished already; a late wake
         };
-        let waker = Waker::from(Arc::new(TaskWaker { id, queue: self.queue.clone() }));
+        let waker = self.wakers.borrow()[id].clone();
         let mut cx = Context::from_waker(&waker);
         // A panic ends only its task (dropping it rejects the call's promise), never the loop.
         match catch_unwind(AssertUnwindSafe(|| task.as_mut().poll(&mut cx))) {
