@@ -248,6 +248,10 @@ fn executor(env: sys::napi_env) -> Option<Rc<Executor>> {
         idle_armed: Cell::new(false),
     });
     if unsafe { sys::napi_add_env_cleanup_hook(env, Some(teardown), env.cast()) } != sys::Status::napi_ok {
+        unsafe {
+            (uv.close)(idle, Some(free_handle));
+            sys::napi_async_destroy(env, async_context);
+        }
         return None;
     }
     EXECUTOR.with_borrow_mut(|e| *e = Some(executor.clone()));
@@ -305,6 +309,22 @@ impl Executor {
         }
         let _runtime = runtime::handle().ok().map(|h| h.enter()); // timers, tokio::sync
         let outer = POLLING.replace(self.env);
+        // Restores POLLING; and should anything below unwind (task polls catch their own
+        // panics), clears `draining` so that later drains still run.
+        struct Reset<'a> {
+            queue: &'a Queue,
+            outer: sys::napi_env,
+            unwinding: bool,
+        }
+        impl Drop for Reset<'_> {
+            fn drop(&mut self) {
+                POLLING.set(self.outer);
+                if self.unwinding {
+                    self.queue.state.lock().unwrap_or_else(|e| e.into_inner()).draining = false;
+                }
+            }
+        }
+        let mut reset = Reset { queue: &self.queue, outer, unwinding: true };
         let send = self.send_now.replace(false);
         loop {
             let ready = std::mem::take(&mut self.queue.state.lock().unwrap_or_else(|e| e.into_inner()).ready);
@@ -322,7 +342,9 @@ impl Executor {
                 }
                 let mut state = self.queue.state.lock().unwrap_or_else(|e| e.into_inner());
                 if state.ready.is_empty() {
+                    // Under the lock of the last look: a wake after it asks for a new drain.
                     state.draining = false;
+                    reset.unwinding = false;
                     break;
                 }
                 continue;
@@ -331,7 +353,6 @@ impl Executor {
                 self.poll(id);
             }
         }
-        POLLING.set(outer);
     }
 
     fn poll(&self, id: usize) {
@@ -496,20 +517,22 @@ impl Watch {
                     self.want(UV_WRITABLE);
                     return;
                 }
-                _ => {
-                    // Reads and writes fail from now on: the connection's task ends its calls.
-                    self.failed.set(true);
-                    for slot in [&self.read, &self.write] {
-                        if let Some(waker) = slot.take() {
-                            waker.wake();
-                        }
-                    }
-                }
+                _ => self.fail(), // the connection's task then ends its calls
             }
         }
         if out.is_empty() {
             if let Some(waker) = self.write.take() {
                 waker.wake(); // a writer waiting for room
+            }
+        }
+    }
+
+    /// Reads and writes fail from now on; whoever waits is woken to see it.
+    fn fail(&self) {
+        self.failed.set(true);
+        for slot in [&self.read, &self.write] {
+            if let Some(waker) = slot.take() {
+                waker.wake();
             }
         }
     }
@@ -529,10 +552,10 @@ impl Watch {
                 (self.uv.poll_start)(self.handle, events, on_poll)
             }
         };
-        if status < 0 {
-            self.failed.set(true);
-        }
         self.interest.set(events);
+        if status < 0 {
+            self.fail();
+        }
     }
 }
 
@@ -544,13 +567,8 @@ unsafe extern "C" fn on_poll(handle: *mut c_void, status: c_int, events: c_int) 
     executor.queue.state.lock().unwrap_or_else(|e| e.into_inner()).scheduled = true;
     watch.ready.set(watch.ready.get() | events | if status < 0 { UV_READABLE | UV_WRITABLE } else { 0 });
     if status < 0 {
-        watch.failed.set(true);
         watch.set_interest(0);
-        for slot in [&watch.read, &watch.write] {
-            if let Some(waker) = slot.take() {
-                waker.wake();
-            }
-        }
+        watch.fail();
     } else {
         let mut keep = watch.interest.get();
         if events & UV_READABLE != 0 {

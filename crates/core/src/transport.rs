@@ -91,7 +91,9 @@ impl tower::Service<http::Request<Body>> for Transport {
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         match self {
             Transport::Shared(channel) => channel.poll_ready(cx).map_err(Into::into),
-            Transport::Thread(thread) => thread.sender.poll_ready(cx).map_err(unavailable),
+            // tonic reports a readiness error as UNKNOWN; a closed connection fails in `call`
+            // instead, as UNAVAILABLE.
+            Transport::Thread(_) => Poll::Ready(Ok(())),
         }
     }
 
