@@ -4,8 +4,9 @@
 //! worker again for the answer, then the JS thread to settle the promise. Here each JS thread
 //! has its own HTTP/2 connection per client connection, its socket watched by libuv (`uv_poll`),
 //! and a small executor that polls the calls and hyper's connection tasks when the socket is
-//! ready: the request is written during the call itself and the answer costs one wake-up, the JS
-//! thread's own. See `core::transport` for how calls pick the connection up.
+//! ready: the calls started in one turn of the event loop are written together at the start of
+//! the next, and the answer costs one wake-up, the JS thread's own. See `core::transport` for
+//! how calls pick the connection up.
 //!
 //! Node only: libuv's functions are looked up at run time and lib/native.js enables this on
 //! Node; Deno and Bun (which do not run libuv) keep the worker path. Nothing CPU-heavy may run
@@ -179,34 +180,27 @@ struct Executor {
 }
 
 thread_local! {
+    /// This thread's executor (one JS environment per thread).
     static EXECUTOR: RefCell<Option<Rc<Executor>>> = const { RefCell::new(None) };
-    /// The environment whose tasks are being polled (for settling promises at once).
-    static POLLING: Cell<sys::napi_env> = const { Cell::new(std::ptr::null_mut()) };
 }
 
-/// The environment being polled on this thread, inside a task of this executor.
+fn current() -> Option<Rc<Executor>> {
+    EXECUTOR.with_borrow(|e| e.clone())
+}
+
+/// The environment of this thread's executor: for a task it polls, the one to settle in.
 pub fn current_env() -> Option<sys::napi_env> {
-    let env = POLLING.get();
-    (!env.is_null()).then_some(env)
+    EXECUTOR.with_borrow(|e| e.as_ref().map(|e| e.env))
 }
 
 fn with_executor(env: sys::napi_env, f: impl FnOnce(&Executor)) {
-    let executor = EXECUTOR.with_borrow(|e| e.clone().filter(|e| e.env == env));
-    if let Some(executor) = executor {
-        f(&executor);
-    }
-}
-
-/// This thread's executor, whichever environment it serves (for code polled by it).
-fn with_executor_here(f: impl FnOnce(&Executor)) {
-    let executor = EXECUTOR.with_borrow(|e| e.clone());
-    if let Some(executor) = executor {
+    if let Some(executor) = current().filter(|e| e.env == env) {
         f(&executor);
     }
 }
 
 fn executor(env: sys::napi_env) -> Option<Rc<Executor>> {
-    if let Some(executor) = EXECUTOR.with_borrow(|e| e.clone().filter(|e| e.env == env)) {
+    if let Some(executor) = current().filter(|e| e.env == env) {
         return Some(executor);
     }
     let uv = uv()?;
@@ -308,23 +302,20 @@ impl Executor {
             state.scheduled = false;
         }
         let _runtime = runtime::handle().ok().map(|h| h.enter()); // timers, tokio::sync
-        let outer = POLLING.replace(self.env);
-        // Restores POLLING; and should anything below unwind (task polls catch their own
-        // panics), clears `draining` so that later drains still run.
+                                                                  // Should anything below unwind (task polls catch their own panics), clears `draining`
+                                                                  // so that later drains still run.
         struct Reset<'a> {
             queue: &'a Queue,
-            outer: sys::napi_env,
             unwinding: bool,
         }
         impl Drop for Reset<'_> {
             fn drop(&mut self) {
-                POLLING.set(self.outer);
                 if self.unwinding {
                     self.queue.state.lock().unwrap_or_else(|e| e.into_inner()).draining = false;
                 }
             }
         }
-        let mut reset = Reset { queue: &self.queue, outer, unwinding: true };
+        let mut reset = Reset { queue: &self.queue, unwinding: true };
         let send = self.send_now.replace(false);
         loop {
             let ready = std::mem::take(&mut self.queue.state.lock().unwrap_or_else(|e| e.into_inner()).ready);
@@ -395,7 +386,7 @@ impl Executor {
 }
 
 unsafe extern "C" fn on_idle(handle: *mut c_void) {
-    let Some(executor) = EXECUTOR.with_borrow(|e| e.clone()) else { return };
+    let Some(executor) = current() else { return };
     unsafe { (executor.uv.idle_stop)(handle) };
     executor.idle_armed.set(false);
     executor.send_now.set(true);
@@ -408,8 +399,7 @@ struct ThreadExec;
 
 impl<F: Future<Output = ()> + 'static> hyper::rt::Executor<F> for ThreadExec {
     fn execute(&self, fut: F) {
-        let executor = EXECUTOR.with_borrow(|e| e.clone());
-        if let Some(executor) = executor {
+        if let Some(executor) = current() {
             executor.spawn(Box::pin(fut));
         }
     }
@@ -562,7 +552,7 @@ impl Watch {
 unsafe extern "C" fn on_poll(handle: *mut c_void, status: c_int, events: c_int) {
     // uv_handle_t's first field is `void* data`: ours points at the Watch.
     let watch = unsafe { &*(*(handle as *mut *const Watch)) };
-    let Some(executor) = EXECUTOR.with_borrow(|e| e.clone()) else { return };
+    let Some(executor) = current() else { return };
     // The drain below polls what these wakes queue: no need to ask for another.
     executor.queue.state.lock().unwrap_or_else(|e| e.into_inner()).scheduled = true;
     watch.ready.set(watch.ready.get() | events | if status < 0 { UV_READABLE | UV_WRITABLE } else { 0 });
@@ -570,7 +560,8 @@ unsafe extern "C" fn on_poll(handle: *mut c_void, status: c_int, events: c_int) 
         watch.set_interest(0);
         watch.fail();
     } else {
-        let mut keep = watch.interest.get();
+        // WRITABLE is wanted only while output waits (flush asks again if it must).
+        let mut keep = watch.interest.get() & !(events & UV_WRITABLE);
         if events & UV_READABLE != 0 {
             // Level-triggered: with nobody reading, stop watching rather than spin.
             match watch.read.take() {
@@ -580,7 +571,6 @@ unsafe extern "C" fn on_poll(handle: *mut c_void, status: c_int, events: c_int) 
         }
         watch.set_interest(keep);
         if events & UV_WRITABLE != 0 {
-            watch.set_interest(watch.interest.get() & !UV_WRITABLE);
             watch.flush();
         }
     }
@@ -660,34 +650,27 @@ impl UvSocket {
         }
     }
 
-    /// One non-blocking socket operation; on EAGAIN, waits for `event`.
-    fn io<T>(
-        &self,
-        cx: &mut Context<'_>,
-        event: c_int,
-        mut op: impl FnMut() -> isize,
-        done: impl FnOnce(usize) -> T,
-    ) -> Poll<io::Result<T>> {
+    /// One non-blocking read into `ptr..ptr+len`; waits for READABLE when there is nothing.
+    fn recv(&self, cx: &mut Context<'_>, ptr: *mut u8, len: usize) -> Poll<io::Result<usize>> {
         self.check()?;
         let wait = || {
-            let slot = if event == UV_READABLE { &self.watch.read } else { &self.watch.write };
-            slot.set(Some(cx.waker().clone()));
-            self.watch.want(event);
+            self.watch.read.set(Some(cx.waker().clone()));
+            self.watch.want(UV_READABLE);
             Poll::Pending
         };
-        if self.watch.ready.get() & event == 0 {
+        if self.watch.ready.get() & UV_READABLE == 0 {
             return wait();
         }
         loop {
-            let n = op();
+            let n = unsafe { libc::recv(self.fd.as_raw_fd(), ptr.cast(), len, 0) };
             if n >= 0 {
-                return Poll::Ready(Ok(done(n as usize)));
+                return Poll::Ready(Ok(n as usize));
             }
             let error = io::Error::last_os_error();
             match error.kind() {
                 io::ErrorKind::Interrupted => continue,
                 io::ErrorKind::WouldBlock => {
-                    self.watch.ready.set(self.watch.ready.get() & !event);
+                    self.watch.ready.set(self.watch.ready.get() & !UV_READABLE);
                     return wait();
                 }
                 _ => return Poll::Ready(Err(error)),
@@ -706,10 +689,9 @@ impl Drop for UvSocket {
 
 impl tokio::io::AsyncRead for UvSocket {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let fd = self.fd.as_raw_fd();
         let unfilled = unsafe { buf.unfilled_mut() };
-        let (ptr, len) = (unfilled.as_mut_ptr(), unfilled.len());
-        let read = self.io(cx, UV_READABLE, || unsafe { libc::recv(fd, ptr.cast(), len, 0) }, |n| n);
+        let (ptr, len) = (unfilled.as_mut_ptr().cast::<u8>(), unfilled.len());
+        let read = self.recv(cx, ptr, len);
         if let Poll::Ready(Ok(n)) = read {
             unsafe { buf.assume_init(n) };
             buf.advance(n);
@@ -724,7 +706,7 @@ impl tokio::io::AsyncRead for UvSocket {
 }
 
 impl UvSocket {
-    /// Takes `bufs` into the output buffer (sent at the end of the drain), or waits for room.
+    /// Takes `bufs` into the output buffer (sent by the next `on_idle` drain), or waits for room.
     fn buffer(&self, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
         self.check()?;
         if self.watch.out.borrow().len() >= OUT_LIMIT {
@@ -737,7 +719,9 @@ impl UvSocket {
         }
         let mut out = self.watch.out.borrow_mut();
         if out.is_empty() {
-            with_executor_here(|executor| executor.unsent.borrow_mut().push(self.watch.clone()));
+            if let Some(executor) = current() {
+                executor.unsent.borrow_mut().push(self.watch.clone());
+            }
         }
         let before = out.len();
         bufs.iter().for_each(|b| out.extend_from_slice(b));
@@ -763,7 +747,7 @@ impl tokio::io::AsyncWrite for UvSocket {
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // Sent when the drain ends, within this turn of the event loop.
+        // Sent by the next `on_idle` drain, at the start of the next turn of the event loop.
         Poll::Ready(Ok(()))
     }
 
